@@ -1,0 +1,34 @@
+// Optional bearer-token auth. Probes and scraping stay open; everything else, unknown routes
+// included (a 401 does not reveal which paths exist), needs `Authorization: Bearer <token>`.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { HttpError } from './errors.ts';
+
+/** Routes a kubelet or Prometheus calls without credentials. */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
+const SCHEME = 'bearer ';
+
+// Digests have a fixed length, so timingSafeEqual never throws and the comparison time does not
+// depend on where the presented token first differs, nor reveal the configured token's length.
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function bearerAuth(apiToken: string): (req: FastifyRequest) => Promise<void> {
+  const expected = digest(apiToken);
+  return async (req) => {
+    if (req.routeOptions.url !== undefined && OPEN_ROUTES.has(req.routeOptions.url)) return;
+    const header = req.headers.authorization;
+    const presented =
+      header !== undefined && header.slice(0, SCHEME.length).toLowerCase() === SCHEME
+        ? header.slice(SCHEME.length).trim()
+        : '';
+    if (presented === '' || !timingSafeEqual(digest(presented), expected)) {
+      throw new HttpError(
+        'UNAUTHORIZED',
+        'this API needs a bearer token: send "Authorization: Bearer <token>" (TRAILMINT_API_TOKEN)',
+      );
+    }
+  };
+}

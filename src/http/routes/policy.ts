@@ -1,0 +1,294 @@
+// GET /v1/policy and GET /v1/actions: what a principal needed over a window of UTC days.
+//
+// "Unknown principal" and "no activity in the window" are told apart: the store holding nothing
+// at all for the ARN is 404 UNKNOWN_PRINCIPAL (usually a typo, or a session ARN instead of its
+// role). A known principal idle in the window is, for /v1/policy, 404 NO_ACTIVITY (an empty policy
+// would read as "needs nothing"; the message gives the days it was active), and for /v1/actions
+// a 200 with an empty list (the list of actions used in the window is simply empty).
+import type { FastifyInstance } from 'fastify';
+import { policyFor } from '../../policy/query.ts';
+import { dayOf, dayToIso, type Day } from '../../state/delta.ts';
+import type { ActionDetail } from '../../state/store.ts';
+import type { AppDeps } from '../app.ts';
+import { ERROR_SCHEMA, HttpError } from '../errors.ts';
+import { checkPrincipalArn, parseWindow, sessionHint } from '../validation.ts';
+
+const PASS_ROLE = 'iam:PassRole';
+
+interface WindowQuery {
+  principal: string;
+  from?: string;
+  to?: string;
+}
+
+// Dates are checked by the handler (isoToDay), so the 400 says which one is wrong and how.
+const WINDOW_PROPERTIES = {
+  principal: { type: 'string', minLength: 1, maxLength: 2048 },
+  from: { type: 'string', maxLength: 64 },
+  to: { type: 'string', maxLength: 64 },
+} as const;
+
+const POLICY_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['principal'],
+  properties: { ...WINDOW_PROPERTIES, placeholders: { type: 'boolean', default: false } },
+} as const;
+
+const ACTIONS_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['principal'],
+  properties: WINDOW_PROPERTIES,
+} as const;
+
+const STRINGS = { type: 'array', items: { type: 'string' } } as const;
+// Action and Resource are a string or a list; Condition is free-form: JSON.stringify keeps them.
+const POLICY_DOCUMENT = {
+  type: 'object',
+  properties: {
+    Version: { type: 'string' },
+    Statement: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          Sid: { type: 'string' },
+          Effect: { type: 'string' },
+          Action: {},
+          Resource: {},
+          Condition: {},
+        },
+      },
+    },
+  },
+} as const;
+
+/** Same keys, same order as PolicyResult: the body is byte-identical to `trailmint policy --json`. */
+const POLICY_RESULT = {
+  type: 'object',
+  properties: {
+    principal: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    actions: STRINGS,
+    inferred: STRINGS,
+    denied: STRINGS,
+    unknown: STRINGS,
+    policies: { type: 'array', items: POLICY_DOCUMENT },
+  },
+} as const;
+
+const NULLABLE_STRING = { type: ['string', 'null'] } as const;
+
+export interface ActionEntry {
+  action: string;
+  /** authorized use on some day of the window */
+  used: boolean;
+  /** granted although CloudTrail never names it (iam:PassRole) */
+  inferred: boolean;
+  /** refused for authorization on some day of the window */
+  denied: boolean;
+  /** ISO times over all time (the store keeps no per-day timestamps); null = never */
+  firstSeen: string | null;
+  lastSeen: string | null;
+  /** authorized events, all time */
+  count: number;
+  /** observed resource ARN sample (may hold `*` generalizations); for PassRole, the roles passed */
+  resources: string[];
+  deniedCount: number;
+  deniedLast: string | null;
+  deniedCode: string | null;
+}
+
+export interface ActionsResult {
+  principal: string;
+  from: string;
+  to: string;
+  /** sorted by action */
+  actions: ActionEntry[];
+  /** the inferred iam:PassRole grants of the window */
+  passRoles: { role: string; service: string; lastSeen: string | null }[];
+}
+
+const ACTIONS_RESULT = {
+  type: 'object',
+  properties: {
+    principal: { type: 'string' },
+    from: { type: 'string' },
+    to: { type: 'string' },
+    actions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          action: { type: 'string' },
+          used: { type: 'boolean' },
+          inferred: { type: 'boolean' },
+          denied: { type: 'boolean' },
+          firstSeen: NULLABLE_STRING,
+          lastSeen: NULLABLE_STRING,
+          count: { type: 'integer' },
+          resources: STRINGS,
+          deniedCount: { type: 'integer' },
+          deniedLast: NULLABLE_STRING,
+          deniedCode: NULLABLE_STRING,
+        },
+      },
+    },
+    passRoles: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          role: { type: 'string' },
+          service: { type: 'string' },
+          lastSeen: NULLABLE_STRING,
+        },
+      },
+    },
+  },
+} as const;
+
+const RESPONSES = (ok: object) => ({ 200: ok, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA });
+
+function isoTime(ms: number): string | null {
+  return ms > 0 ? new Date(ms).toISOString() : null;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function unknownPrincipal(principal: string): HttpError {
+  return new HttpError(
+    'UNKNOWN_PRINCIPAL',
+    `no activity recorded for ${principal}${sessionHint(principal)}; GET /v1/principals lists who was seen`,
+  );
+}
+
+/** `details`: the principal's all-time detail, non-empty. */
+function noActivity(
+  principal: string,
+  details: ActionDetail[],
+  fromDay: Day,
+  toDay: Day,
+): HttpError {
+  let first = Infinity;
+  let last = 0;
+  for (const d of details) {
+    for (const t of [d.firstSeen, d.lastSeen, d.deniedLast]) {
+      if (t > 0 && t < first) first = t;
+      if (t > last) last = t;
+    }
+  }
+  return new HttpError(
+    'NO_ACTIVITY',
+    `${principal} has no activity from ${dayToIso(fromDay)} to ${dayToIso(toDay)}; ` +
+      `it was active from ${dayToIso(dayOf(first))} to ${dayToIso(dayOf(last))}`,
+  );
+}
+
+export async function policyRoutes(
+  app: FastifyInstance,
+  { deps }: { deps: AppDeps },
+): Promise<void> {
+  const { store, catalog, telemetry } = deps;
+  const now = deps.now ?? Date.now;
+
+  const request = (q: WindowQuery) => ({
+    principal: checkPrincipalArn(q.principal),
+    ...parseWindow(q.from, q.to, dayOf(now())),
+  });
+
+  app.get<{ Querystring: WindowQuery & { placeholders: boolean } }>(
+    '/v1/policy',
+    { schema: { querystring: POLICY_QUERY, response: RESPONSES(POLICY_RESULT) } },
+    async (req) => {
+      const { principal, fromDay, toDay } = request(req.query);
+      const started = performance.now();
+      const result = await policyFor(
+        store,
+        catalog,
+        principal,
+        { fromDay, toDay },
+        {
+          placeholders: req.query.placeholders,
+        },
+      );
+      telemetry.policyServed((performance.now() - started) / 1000);
+      if (result !== undefined) return result;
+      const all = await store.actionDetails(principal);
+      throw all.length ? noActivity(principal, all, fromDay, toDay) : unknownPrincipal(principal);
+    },
+  );
+
+  app.get<{ Querystring: WindowQuery }>(
+    '/v1/actions',
+    { schema: { querystring: ACTIONS_QUERY, response: RESPONSES(ACTIONS_RESULT) } },
+    async (req): Promise<ActionsResult> => {
+      const { principal, fromDay, toDay } = request(req.query);
+      const [window, names, passRoles] = await Promise.all([
+        store.windowActions(principal, fromDay, toDay),
+        store.actionNames(),
+        store.passRoles(principal, fromDay, toDay),
+      ]);
+      const ids = new Uint32Array(new Set([...window.used, ...window.denied])).sort();
+      const details: ActionDetail[] = ids.length ? await store.actionDetails(principal, ids) : [];
+      const idle = details.length === 0 && passRoles.length === 0;
+      if (idle && (await store.actionDetails(principal)).length === 0)
+        throw unknownPrincipal(principal);
+
+      const used = new Set(window.used);
+      const denied = new Set(window.denied);
+      const entries = new Map<string, ActionEntry>();
+      for (const d of details) {
+        const action = names[d.action];
+        entries.set(action, {
+          action,
+          used: used.has(d.action),
+          inferred: false,
+          denied: denied.has(d.action),
+          firstSeen: isoTime(d.firstSeen),
+          lastSeen: isoTime(d.lastSeen),
+          count: d.count,
+          resources: d.resources,
+          deniedCount: d.deniedCount,
+          deniedLast: isoTime(d.deniedLast),
+          deniedCode: d.deniedCode || null,
+        });
+      }
+      if (passRoles.length > 0) {
+        const pass = entries.get(PASS_ROLE) ?? {
+          action: PASS_ROLE,
+          used: false,
+          inferred: true,
+          denied: false,
+          firstSeen: null,
+          lastSeen: null,
+          count: 0,
+          resources: [],
+          deniedCount: 0,
+          deniedLast: null,
+          deniedCode: null,
+        };
+        pass.inferred = true;
+        pass.resources = [...new Set([...pass.resources, ...passRoles.map((p) => p.role)])].sort();
+        const latest = Math.max(...passRoles.map((p) => p.lastSeen));
+        if (pass.lastSeen === null || latest > Date.parse(pass.lastSeen))
+          pass.lastSeen = isoTime(latest);
+        entries.set(PASS_ROLE, pass);
+      }
+
+      return {
+        principal,
+        from: dayToIso(fromDay),
+        to: dayToIso(toDay),
+        actions: [...entries.values()].sort((a, b) => cmp(a.action, b.action)),
+        passRoles: passRoles
+          .map((p) => ({ role: p.role, service: p.service, lastSeen: isoTime(p.lastSeen) }))
+          .sort((a, b) => cmp(a.role, b.role) || cmp(a.service, b.service)),
+      };
+    },
+  );
+}

@@ -1,0 +1,175 @@
+// Action names + resource samples → least-privilege policy documents. Pure: the same input gives
+// byte-identical JSON (every list sorted with the locale-free default comparison).
+import type { ActionInfo, Catalog, ResourceTypeInfo } from '../catalog/types.ts';
+import { splitStatements } from './split.ts';
+import type { PolicyResult, Statement } from './types.ts';
+
+export interface PassRoleGrant {
+  /** role ARN */
+  role: string;
+  /** service principal the role was handed to, e.g. lambda.amazonaws.com */
+  service: string;
+}
+
+export interface MaterializeInput {
+  principal: string;
+  /** ISO days, inclusive; echoed into the result */
+  from: string;
+  to: string;
+  /** canonical "prefix:Action" names used in the window */
+  used: readonly string[];
+  denied: readonly string[];
+  /** action name → observed ARN sample (may hold `*` generalizations) */
+  resources: ReadonlyMap<string, readonly string[]>;
+  passRoles: readonly PassRoleGrant[];
+  /** fill resources that were not observed with the catalog's ARN formats instead of `*` */
+  placeholders: boolean;
+}
+
+const PASS_ROLE = 'iam:PassRole';
+const ANY = ['*'];
+
+export function materialize(input: MaterializeInput, catalog: Catalog): PolicyResult {
+  const used = sortedUnique(input.used);
+  // Placeholder ARNs get the principal's partition and keep every other `${...}`, as Access
+  // Analyzer's do (its API reference shows `"Resource":"arn:aws:s3:::${BucketName}"`).
+  const partition = /^arn:([^:]+):/.exec(input.principal)?.[1] ?? 'aws';
+  const unknown: string[] = [];
+
+  // (service, resource set) → actions; `used` is sorted, so each action list comes out sorted.
+  const groups = new Map<string, { service: string; resources: string[]; actions: string[] }>();
+  for (const name of used) {
+    const info = catalog.info(name);
+    if (!info) unknown.push(name);
+    const resources = info
+      ? resourcesFor(info, input.resources.get(name), input.placeholders, partition)
+      : ANY;
+    const colon = name.indexOf(':');
+    const service = colon < 0 ? name : name.slice(0, colon);
+    const key = `${service}\n${resources.join('\n')}`;
+    const group = groups.get(key);
+    if (group) group.actions.push(name);
+    else groups.set(key, { service, resources, actions: [name] });
+  }
+
+  const statements: Statement[] = [];
+  let previous = '';
+  let word = '';
+  let n = 0;
+  for (const key of [...groups.keys()].sort()) {
+    const { service, resources, actions } = groups.get(key)!;
+    if (service === previous) n++;
+    else [previous, word, n] = [service, sidWord(service), 1];
+    statements.push({
+      Sid: `${word}Allow${n}`,
+      Effect: 'Allow',
+      Action: single(actions),
+      Resource: single(resources),
+    });
+  }
+  statements.push(...passRoleStatements(input.passRoles));
+
+  const inferred = input.passRoles.length ? [PASS_ROLE] : [];
+  return {
+    principal: input.principal,
+    from: input.from,
+    to: input.to,
+    actions: inferred.length ? sortedUnique([...used, ...inferred]) : used,
+    inferred,
+    denied: sortedUnique(input.denied),
+    unknown,
+    policies: splitStatements(statements),
+  };
+}
+
+/**
+ * Resource set of one known action, sorted. Observed ARNs when the action supports resource-level
+ * permissions; a required resource type none of them matches (RunInstances needs its image, subnet,
+ * … besides the instance) is added as its placeholder ARN or `*`, or the policy would not work.
+ * Without observations: placeholders for the required types (all types when none is required).
+ */
+function resourcesFor(
+  info: ActionInfo,
+  observed: readonly string[] | undefined,
+  placeholders: boolean,
+  partition: string,
+): string[] {
+  const types = info.resourceTypes;
+  if (!types.length) return ANY;
+  const required = types.filter((t) => t.required);
+  let arns: string[];
+  let missing: ResourceTypeInfo[];
+  if (observed?.length) {
+    arns = [...observed];
+    missing = required.filter(
+      (t) => !t.arnFormats.some((f) => observed.some((a) => arnMatcher(f).test(a))),
+    );
+  } else {
+    arns = [];
+    missing = required.length ? required : types;
+  }
+  if (missing.length) {
+    if (!placeholders) return ANY;
+    for (const t of missing)
+      for (const f of t.arnFormats) arns.push(f.replaceAll('${Partition}', partition));
+  }
+  return arns.includes('*') ? ANY : sortedUnique(arns);
+}
+
+const matchers = new Map<string, RegExp>();
+
+/**
+ * ARN format → matcher: a placeholder is one ARN field or path segment, except the last, which
+ * takes the rest (object keys, role paths). A `*` generalization in an observed ARN is a plain
+ * character here, so a prefix generalized short of a format's shape counts as not matching: the
+ * type is then added, which grants more, never less.
+ */
+function arnMatcher(format: string): RegExp {
+  let re = matchers.get(format);
+  if (!re) {
+    const parts = format.split(/\$\{[^}]*\}/);
+    const escaped = parts.map((p) => p.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&'));
+    const last = escaped.length - 1;
+    let source = escaped[0];
+    for (let i = 1; i <= last; i++)
+      source += (i === last && parts[last] === '' ? '.+' : '[^:/]*') + escaped[i];
+    re = new RegExp(`^${source}$`);
+    matchers.set(format, re);
+  }
+  return re;
+}
+
+/** One statement per receiving service: exactly the roles handed to it, and only to it. */
+function passRoleStatements(grants: readonly PassRoleGrant[]): Statement[] {
+  const byService = new Map<string, string[]>();
+  for (const { role, service } of grants) {
+    const roles = byService.get(service);
+    if (roles) roles.push(role);
+    else byService.set(service, [role]);
+  }
+  return [...byService.keys()].sort().map((service, i) => ({
+    Sid: `InferredPassRole${i + 1}`,
+    Effect: 'Allow',
+    Action: PASS_ROLE,
+    Resource: single(sortedUnique(byService.get(service)!)),
+    Condition: { StringEquals: { 'iam:PassedToService': service } },
+  }));
+}
+
+/** "access-analyzer" → "AccessAnalyzer"; anything outside [A-Za-z0-9] dropped (Sid rule). */
+function sidWord(service: string): string {
+  return service
+    .split('-')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('')
+    .replace(/[^A-Za-z0-9]/g, '');
+}
+
+function single(list: string[]): string[] | string {
+  return list.length === 1 ? list[0] : list;
+}
+
+function sortedUnique(list: readonly string[]): string[] {
+  const sorted = [...list].sort();
+  return sorted.filter((s, i) => i === 0 || s !== sorted[i - 1]);
+}

@@ -1,0 +1,531 @@
+// The Store over an ordered key-value layer (LMDB or memory): every merge rule lives here once.
+//
+// Layout (tables of kv.ts):
+//   meta        'format' → STORE_FORMAT; 'catalog' → catalog version; 'nextPid'
+//   actions     id → "prefix:Action"          the global id table; only appended
+//   principals  ARN → pid
+//   pmeta       pid → PrincipalMeta            incl. the principal's local action list
+//   days        pid·2^17 + day → packed day set (idset.ts over principal-local ids)
+//   uses        pid·2^21 + action id → UseRecord
+//   passroles   pid·2^17 + day → PassRoleRecord[]
+//   objects     object key → version tag       what was ingested (skip on replay)
+//   unmapped    "source\0name" → count ; unknown  action name → 1
+//
+// Day sets are over principal-local ids (the n-th action a principal ever used is n), so a
+// principal with 80 actions has 80-bit day sets whatever the catalog size: a typical
+// principal-day is a dozen bytes (bench/RESULTS.md).
+import { UsageError } from '../errors.ts';
+import { dayToIso, type Day, type FileDelta } from './delta.ts';
+import {
+  bitmapIds,
+  encodeIds,
+  decodeIds,
+  orInto,
+  unionEncoded,
+} from './idset.ts';
+import type { Key, Kv, KvReader, KvWriter } from './kv.ts';
+import { mergeSample } from './sample.ts';
+import type {
+  ActionDetail,
+  CommitEntry,
+  CommitResult,
+  ObjectRef,
+  PassRoleDetail,
+  PrincipalSummary,
+  Store,
+  UnmappedCount,
+  WindowActions,
+} from './store.ts';
+
+/** Bumped when the layout changes; a store written with a newer format refuses to open. */
+export const STORE_FORMAT = 1;
+
+const DAY_SPAN = 2 ** 17; // days up to 2328-11-26
+const ACTION_SPAN = 2 ** 21;
+const NO_DENIED = new Uint8Array(0);
+
+interface PrincipalMeta {
+  arn: string;
+  /** principal-local id → global action id */
+  actions: number[];
+  /** encoded set of local ids ever used (authorized) */
+  used: Uint8Array;
+  first: Day;
+  last: Day;
+}
+
+/** Per (principal, action), all time. Short keys: one of these per pair is stored. */
+interface UseRecord {
+  f: number; // first seen, ms
+  l: number; // last seen, ms
+  c: number; // authorized events
+  dc: number; // denied events
+  dl: number; // last denied, ms
+  dd: string; // error code of the last denied
+  r: string[]; // resource sample
+}
+
+type PassRoleRecord = [role: string, service: string, lastSeen: number];
+
+export interface StoreOptions {
+  /** resource ARNs kept per (principal, action) before generalizing; default 16 */
+  maxResourcesPerAction?: number;
+  /**
+   * The catalog's id order (catalog.ids()) and version: on open, names the store lacks are
+   * appended, so a fresh store's ids equal the catalog's and an upgraded catalog only appends.
+   */
+  catalog?: { version: string; ids(): readonly string[] };
+}
+
+/** A day set as stored: the used set, or 0x00 + varint(used length) + used + denied. */
+export function packDay(used: Uint8Array, denied: Uint8Array): Uint8Array {
+  if (denied.length === 0) return used;
+  const head: number[] = [0];
+  let n = used.length;
+  while (n >= 0x80) {
+    head.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  head.push(n);
+  const out = new Uint8Array(head.length + used.length + denied.length);
+  out.set(head, 0);
+  out.set(used, head.length);
+  out.set(denied, head.length + used.length);
+  return out;
+}
+
+export function unpackDay(value: Uint8Array): [used: Uint8Array, denied: Uint8Array] {
+  if (value.length === 0 || value[0] !== 0) return [value, NO_DENIED];
+  let n = 0;
+  let shift = 0;
+  let at = 1;
+  let b: number;
+  do {
+    b = value[at++];
+    n |= (b & 0x7f) << shift;
+    shift += 7;
+  } while (b & 0x80);
+  return [value.subarray(at, at + n), value.subarray(at + n)];
+}
+
+export class KvStore implements Store {
+  readonly kind: 'memory' | 'lmdb';
+  private readonly kv: Kv;
+  private readonly maxResources: number;
+  /** the global id table, mirrored in memory (≈ 22,000 names) */
+  private readonly names: string[] = [];
+  private readonly ids = new Map<string, number>();
+  private readonly pids = new Map<string, number>();
+
+  private constructor(kv: Kv, opts: StoreOptions) {
+    this.kv = kv;
+    this.kind = kv.kind;
+    this.maxResources = opts.maxResourcesPerAction ?? 16;
+  }
+
+  static async open(kv: Kv, opts: StoreOptions = {}): Promise<KvStore> {
+    const store = new KvStore(kv, opts);
+    try {
+      await store.init(opts);
+    } catch (err) {
+      await kv.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private async init(opts: StoreOptions): Promise<void> {
+    const format = this.kv.read((r) => r.get('meta', 'format')) as number | undefined;
+    if (format !== undefined && format > STORE_FORMAT) {
+      throw new UsageError(
+        'STORE_TOO_NEW',
+        `the store was written by a newer trailmint (store format ${format}, this version reads ` +
+          `up to ${STORE_FORMAT}); upgrade trailmint or use another --store`,
+      );
+    }
+    const stored = this.kv.read((r) => r.get('meta', 'catalog')) as string | undefined;
+    const catalog = opts.catalog;
+    if (catalog && stored !== undefined && compareVersions(stored, catalog.version) > 0) {
+      throw new UsageError(
+        'STORE_CATALOG_TOO_NEW',
+        `the store was written with a newer action catalog (iam-data ${stored}; this trailmint ` +
+          `has ${catalog.version}): its newer actions would read as unknown; upgrade trailmint`,
+      );
+    }
+    this.kv.read((r) => {
+      for (const { key, value } of r.range('actions')) {
+        const id = key as number;
+        if (id !== this.names.length) throw new Error(`action id table has a gap at ${id}`);
+        this.names.push(value as string);
+        this.ids.set(value as string, id);
+      }
+    });
+    await this.transact((w) => {
+      if (format === undefined) w.put('meta', 'format', STORE_FORMAT);
+      if (catalog) {
+        this.appendActions(w, catalog.ids());
+        if (stored === undefined || compareVersions(stored, catalog.version) < 0) {
+          w.put('meta', 'catalog', catalog.version);
+        }
+      }
+    });
+  }
+
+  /** Appends the names not yet in the id table (inside a write). */
+  private appendActions(w: KvWriter, names: Iterable<string>): void {
+    for (const name of names) {
+      if (this.ids.has(name)) continue;
+      const id = this.names.length;
+      w.put('actions', id, name);
+      this.names.push(name);
+      this.ids.set(name, id);
+      this.undo?.names.push(name);
+    }
+  }
+
+  /** What the running write added to the in-memory mirrors, to take back if it throws. */
+  private undo: { names: string[]; pids: string[] } | undefined;
+
+  /** Runs a write; the in-memory mirrors of ids and pids keep its additions only if it commits. */
+  private async transact<T>(fn: (w: KvWriter) => T): Promise<T> {
+    const undo = { names: [] as string[], pids: [] as string[] };
+    let ran = false;
+    // `fn` runs synchronously inside kv.write (both backends), so `undo` is this write's alone.
+    this.undo = undo;
+    try {
+      return await this.kv.write((w) => {
+        const result = fn(w);
+        ran = true;
+        return result;
+      });
+    } catch (err) {
+      if (!ran) {
+        for (const name of undo.names) this.ids.delete(name);
+        this.names.length -= undo.names.length;
+        for (const arn of undo.pids) this.pids.delete(arn);
+      }
+      throw err;
+    } finally {
+      if (this.undo === undo) this.undo = undefined;
+    }
+  }
+
+  actionNames(): Promise<readonly string[]> {
+    return Promise.resolve(this.names);
+  }
+
+  async actionIds(names: readonly string[]): Promise<Uint32Array> {
+    if (names.some((n) => !this.ids.has(n))) {
+      await this.transact((w) => this.appendActions(w, names));
+    }
+    return Uint32Array.from(names, (n) => this.ids.get(n)!);
+  }
+
+  async commit(entries: readonly CommitEntry[]): Promise<CommitResult> {
+    return this.transact((w) => {
+      const result: CommitResult = { merged: 0, alreadyIngested: 0 };
+      const batch = new Map<string, string>(); // objects merged by this transaction
+      const metas = new Map<number, MetaAcc>();
+      for (const { object, delta } of entries) {
+        if (batch.get(object.key) === object.tag || w.get('objects', object.key) === object.tag) {
+          result.alreadyIngested++;
+          continue;
+        }
+        this.merge(w, delta, metas);
+        w.put('objects', object.key, object.tag);
+        batch.set(object.key, object.tag);
+        result.merged++;
+      }
+      for (const [pid, m] of metas) {
+        const meta: PrincipalMeta = {
+          arn: m.arn,
+          actions: m.actions,
+          used: m.used,
+          first: m.first,
+          last: m.last,
+        };
+        w.put('pmeta', pid, meta);
+      }
+      return result;
+    });
+  }
+
+  private merge(w: KvWriter, delta: FileDelta, metas: Map<number, MetaAcc>): void {
+    this.appendActions(w, delta.actions);
+    const gids = delta.actions.map((n) => this.ids.get(n)!);
+    const pids = delta.principals.map((arn) => this.pidFor(w, arn));
+    const metaOf = (p: number): MetaAcc => {
+      const pid = pids[p];
+      let m = metas.get(pid);
+      if (m === undefined) {
+        const stored = w.get('pmeta', pid) as PrincipalMeta | undefined;
+        m = new MetaAcc(delta.principals[p], stored);
+        metas.set(pid, m);
+      }
+      return m;
+    };
+
+    for (const d of delta.days) {
+      const m = metaOf(d.p);
+      if (d.used.some((a) => gids[a] === undefined) || d.denied.some((a) => gids[a] === undefined)) {
+        throw new RangeError(`malformed delta: action index out of range`);
+      }
+      const used = d.used.map((a) => m.local(gids[a])).sort((x, y) => x - y);
+      const denied = d.denied.map((a) => m.local(gids[a])).sort((x, y) => x - y);
+      const key = pids[d.p] * DAY_SPAN + d.day;
+      if (!Number.isInteger(key) || d.day < 0 || d.day >= DAY_SPAN) {
+        throw new RangeError(`malformed delta: day set (${d.p}, ${d.day})`);
+      }
+      const usedBytes = encodeIds(used);
+      let [oldUsed, oldDenied] = [new Uint8Array(0), NO_DENIED];
+      const prev = w.get('days', key) as Uint8Array | undefined;
+      if (prev !== undefined) [oldUsed, oldDenied] = unpackDay(prev);
+      w.put(
+        'days',
+        key,
+        packDay(unionEncoded(oldUsed, usedBytes), unionEncoded(oldDenied, encodeIds(denied))),
+      );
+      if (used.length) m.used = unionEncoded(m.used, usedBytes);
+      m.see(d.day);
+    }
+
+    for (const u of delta.uses) {
+      const key = pids[u.p] * ACTION_SPAN + gids[u.a];
+      if (!Number.isInteger(key)) throw new RangeError(`malformed delta: use (${u.p}, ${u.a})`);
+      const prev = w.get('uses', key) as UseRecord | undefined;
+      const next: UseRecord = {
+        f: minTime(prev?.f ?? 0, u.firstSeen),
+        l: Math.max(prev?.l ?? 0, u.lastSeen),
+        c: (prev?.c ?? 0) + u.count,
+        dc: (prev?.dc ?? 0) + u.deniedCount,
+        dl: prev?.dl ?? 0,
+        dd: prev?.dd ?? '',
+        r: prev ? mergeSample(prev.r, u.resources, this.maxResources) : mergeSample(u.resources, [], this.maxResources),
+      };
+      if (u.deniedLast > next.dl || (u.deniedLast === next.dl && u.deniedCode > next.dd)) {
+        next.dl = u.deniedLast;
+        next.dd = u.deniedCode;
+      }
+      w.put('uses', key, next);
+    }
+
+    for (const pr of delta.passRoles) {
+      const key = pids[pr.p] * DAY_SPAN + pr.day;
+      if (!Number.isInteger(key)) throw new RangeError(`malformed delta: pass role (${pr.p})`);
+      const prev = (w.get('passroles', key) as PassRoleRecord[] | undefined) ?? [];
+      const next = prev.map((r): PassRoleRecord => [...r]);
+      const hit = next.find((r) => r[0] === pr.role && r[1] === pr.service);
+      if (hit) hit[2] = Math.max(hit[2], pr.lastSeen);
+      else next.push([pr.role, pr.service, pr.lastSeen]);
+      w.put('passroles', key, next);
+      metaOf(pr.p).see(pr.day);
+    }
+
+    for (const { source, name, count } of delta.unmapped) {
+      const key = source + '\u0000' + name;
+      w.put('unmapped', key, ((w.get('unmapped', key) as number | undefined) ?? 0) + count);
+    }
+    for (const name of delta.unknownActions) w.put('unknown', name, 1);
+  }
+
+  private pidFor(w: KvWriter, arn: string): number {
+    let pid = this.pids.get(arn);
+    if (pid !== undefined) return pid;
+    pid = w.get('principals', arn) as number | undefined;
+    if (pid === undefined) {
+      pid = ((w.get('meta', 'nextPid') as number | undefined) ?? 0) as number;
+      w.put('meta', 'nextPid', pid + 1);
+      w.put('principals', arn, pid);
+      this.undo?.pids.push(arn);
+    }
+    this.pids.set(arn, pid);
+    return pid;
+  }
+
+  private pidOf(r: KvReader, arn: string): number | undefined {
+    const cached = this.pids.get(arn);
+    if (cached !== undefined) return cached;
+    const pid = r.get('principals', arn) as number | undefined;
+    if (pid !== undefined) this.pids.set(arn, pid);
+    return pid;
+  }
+
+  isIngested(object: ObjectRef): Promise<boolean> {
+    return Promise.resolve(this.kv.read((r) => r.get('objects', object.key) === object.tag));
+  }
+
+  principals(): Promise<PrincipalSummary[]> {
+    const out = this.kv.read((r) => {
+      const list: PrincipalSummary[] = [];
+      for (const { value } of r.range('pmeta')) {
+        const m = value as PrincipalMeta;
+        list.push({
+          principal: m.arn,
+          firstSeen: dayToIso(m.first),
+          lastSeen: dayToIso(m.last),
+          actions: decodeIds(m.used).length,
+        });
+      }
+      return list;
+    });
+    return Promise.resolve(out.sort((a, b) => cmp(a.principal, b.principal)));
+  }
+
+  windowActions(principal: string, fromDay: Day, toDay: Day): Promise<WindowActions> {
+    const result = this.kv.read((r) => {
+      const pid = this.pidOf(r, principal);
+      if (pid === undefined || toDay < fromDay) return { used: new Uint32Array(0), denied: new Uint32Array(0) };
+      const meta = r.get('pmeta', pid) as PrincipalMeta;
+      let used = new Uint32Array(Math.ceil(meta.actions.length / 32));
+      let denied = new Uint32Array(0);
+      const start = pid * DAY_SPAN + Math.max(0, fromDay);
+      const end = pid * DAY_SPAN + Math.min(DAY_SPAN - 1, toDay) + 1;
+      for (const { value } of r.range('days', start, end)) {
+        const [u, d] = unpackDay(value as Uint8Array);
+        used = orInto(used, u);
+        if (d.length) denied = orInto(denied, d);
+      }
+      const toGlobal = (bitmap: Uint32Array) =>
+        Uint32Array.from(bitmapIds(bitmap), (local) => meta.actions[local]).sort();
+      return { used: toGlobal(used), denied: toGlobal(denied) };
+    });
+    return Promise.resolve(result);
+  }
+
+  actionDetails(principal: string, actions?: Uint32Array): Promise<ActionDetail[]> {
+    const out = this.kv.read((r) => {
+      const pid = this.pidOf(r, principal);
+      if (pid === undefined) return [];
+      const list: ActionDetail[] = [];
+      const add = (action: number, u: UseRecord) =>
+        list.push({
+          action,
+          firstSeen: u.f,
+          lastSeen: u.l,
+          count: u.c,
+          deniedCount: u.dc,
+          deniedLast: u.dl,
+          deniedCode: u.dd,
+          resources: [...u.r],
+        });
+      if (actions === undefined) {
+        const base = pid * ACTION_SPAN;
+        for (const { key, value } of r.range('uses', base, base + ACTION_SPAN)) {
+          add((key as number) - base, value as UseRecord);
+        }
+      } else {
+        for (const a of actions) {
+          const u = r.get('uses', pid * ACTION_SPAN + a) as UseRecord | undefined;
+          if (u) add(a, u);
+        }
+      }
+      return list.sort((a, b) => a.action - b.action);
+    });
+    return Promise.resolve(out);
+  }
+
+  passRoles(principal: string, fromDay: Day, toDay: Day): Promise<PassRoleDetail[]> {
+    const out = this.kv.read((r) => {
+      const pid = this.pidOf(r, principal);
+      if (pid === undefined || toDay < fromDay) return [];
+      const merged = new Map<string, PassRoleDetail>();
+      const start = pid * DAY_SPAN + Math.max(0, fromDay);
+      const end = pid * DAY_SPAN + Math.min(DAY_SPAN - 1, toDay) + 1;
+      for (const { value } of r.range('passroles', start, end)) {
+        for (const [role, service, lastSeen] of value as PassRoleRecord[]) {
+          const key = role + '\u0000' + service;
+          const prev = merged.get(key);
+          if (!prev) merged.set(key, { role, service, lastSeen });
+          else if (lastSeen > prev.lastSeen) prev.lastSeen = lastSeen;
+        }
+      }
+      return [...merged.values()].sort((a, b) => cmp(a.service, b.service) || cmp(a.role, b.role));
+    });
+    return Promise.resolve(out);
+  }
+
+  unmapped(): Promise<UnmappedCount[]> {
+    const out = this.kv.read((r) => {
+      const list: UnmappedCount[] = [];
+      for (const { key, value } of r.range('unmapped')) {
+        const k = key as string;
+        const cut = k.indexOf('\u0000');
+        list.push({ source: k.slice(0, cut), name: k.slice(cut + 1), count: value as number });
+      }
+      return list;
+    });
+    return Promise.resolve(
+      out.sort((a, b) => b.count - a.count || cmp(a.source, b.source) || cmp(a.name, b.name)),
+    );
+  }
+
+  unknownActions(): Promise<string[]> {
+    const out = this.kv.read((r) => [...r.range('unknown')].map(({ key }) => key as string));
+    return Promise.resolve(out.sort());
+  }
+
+  close(): Promise<void> {
+    return this.kv.close();
+  }
+}
+
+/** A principal's meta inside one commit: local ids assigned as actions first appear. */
+class MetaAcc {
+  readonly arn: string;
+  readonly actions: number[];
+  private readonly localOf = new Map<number, number>();
+  used: Uint8Array;
+  first: Day;
+  last: Day;
+
+  constructor(arn: string, stored: PrincipalMeta | undefined) {
+    this.arn = arn;
+    this.actions = stored ? [...stored.actions] : [];
+    this.actions.forEach((g, i) => this.localOf.set(g, i));
+    this.used = stored?.used ?? new Uint8Array(0);
+    this.first = stored?.first ?? Infinity;
+    this.last = stored?.last ?? -Infinity;
+  }
+
+  local(gid: number): number {
+    let l = this.localOf.get(gid);
+    if (l === undefined) {
+      l = this.actions.length;
+      this.actions.push(gid);
+      this.localOf.set(gid, l);
+    }
+    return l;
+  }
+
+  see(day: Day): void {
+    if (day < this.first) this.first = day;
+    if (day > this.last) this.last = day;
+  }
+}
+
+function minTime(a: number, b: number): number {
+  if (a === 0) return b;
+  if (b === 0) return a;
+  return Math.min(a, b);
+}
+
+/** Dotted numeric versions ("0.21.202609261"); non-numeric parts compare as text. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split('.');
+  const pb = b.split('.');
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const x = pa[i] ?? '0';
+    const y = pb[i] ?? '0';
+    const nx = Number(x);
+    const ny = Number(y);
+    const c = Number.isNaN(nx) || Number.isNaN(ny) ? cmp(x, y) : nx - ny;
+    if (c !== 0) return c < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export type { Key };

@@ -1,0 +1,35 @@
+// `--store` URL → a Store: a directory path (LMDB, the default), `memory:`, or (later)
+// `redis://…`. The only place that knows every backend.
+import path from 'node:path';
+import { UsageError } from '../errors.ts';
+import { MemoryKv } from './kv.ts';
+import { KvStore, type StoreOptions } from './kvstore.ts';
+import { LmdbKv } from './lmdb.ts';
+import type { Store } from './store.ts';
+
+export type { StoreOptions } from './kvstore.ts';
+
+export function describeStore(url: string): string {
+  if (url === 'memory:') return 'memory (gone when the process ends)';
+  if (/^rediss?:\/\//.test(url)) return url.replace(/\/\/[^@/]*@/, '//***@');
+  return `LMDB at ${path.resolve(url.replace(/^(file|lmdb):(\/\/)?/, ''))}`;
+}
+
+export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
+  if (url === '') throw new UsageError('BAD_STORE', '--store is empty: give a directory, memory: or redis://…');
+  if (url === 'memory:') return KvStore.open(new MemoryKv(), opts);
+  if (/^rediss?:\/\//.test(url)) {
+    throw new UsageError('BAD_STORE', 'the Redis store is not available in this version');
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(file|lmdb):/.test(url)) {
+    throw new UsageError('BAD_STORE', `unknown store "${url}": give a directory, memory: or redis://host:port`);
+  }
+  const dir = path.resolve(url.replace(/^(file|lmdb):(\/\/)?/, ''));
+  let kv: LmdbKv;
+  try {
+    kv = new LmdbKv(dir);
+  } catch (err) {
+    throw new UsageError('STORE_OPEN_FAILED', `cannot open the LMDB store at ${dir}: ${(err as Error).message}`);
+  }
+  return KvStore.open(kv, opts);
+}

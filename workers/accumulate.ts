@@ -1,0 +1,271 @@
+// Folds CloudTrail records, one at a time, into a FileDelta. Pure: no I/O, no clock.
+// Hot path: runs once per record, so it keeps one Map lookup per field that matters and no
+// per-record allocations beyond what JSON.parse already made.
+import type { Catalog } from '../src/catalog/types.ts';
+import { createMapper } from '../src/catalog/mapping.ts';
+import { principalOf } from '../src/catalog/principal.ts';
+import { outcomeOf } from '../src/catalog/outcome.ts';
+import { resourcesOf } from '../src/catalog/resources.ts';
+import { passRolesOf } from '../src/catalog/passrole.ts';
+import { mergeSample } from '../src/state/sample.ts';
+import {
+  dayOf,
+  emptyStats,
+  type ActionUse,
+  type DaySet,
+  type FileDelta,
+  type FileStats,
+  type PassRoleUse,
+} from '../src/state/delta.ts';
+
+export interface AccumulatorOptions {
+  /** bound on distinct ARNs kept per (principal, action) before generalizing to a prefix wildcard */
+  maxResourcesPerAction: number;
+}
+
+export const DEFAULT_ACCUMULATOR_OPTIONS: AccumulatorOptions = { maxResourcesPerAction: 16 };
+
+interface DayAcc {
+  p: number;
+  day: number;
+  used: Set<number>;
+  denied: Set<number>;
+}
+
+interface UseAcc extends ActionUse {
+  resourceSet: Set<string> | undefined;
+}
+
+// Packs two small non-negative ints into one Map key: numbers hash faster than strings.
+const DAY_BITS = 2 ** 17; // days up to year 2328
+const ACTION_BITS = 2 ** 21; // 2M distinct actions per file is far beyond the catalog
+
+export class Accumulator {
+  readonly stats: FileStats = emptyStats();
+  private readonly principals: string[] = [];
+  private readonly principalIndex = new Map<string, number>();
+  private readonly actions: string[] = [];
+  private readonly actionIndex = new Map<string, number>();
+  private readonly unknown = new Set<string>();
+  private readonly days = new Map<number, DayAcc>();
+  private readonly uses = new Map<number, UseAcc>();
+  private readonly passRoles = new Map<string, PassRoleUse>();
+  private readonly unmapped = new Map<string, number>();
+  private readonly eventIds = new Set<string>();
+  private readonly mapEvent: (source: string, name: string) => readonly string[];
+  // eventTime "YYYY-MM-DDTHH:MM:SSZ": the date part repeats across a file, so cache its epoch ms.
+  private readonly dateCache = new Map<string, number>();
+  private readonly catalog: Catalog;
+  private readonly opts: AccumulatorOptions;
+
+  constructor(catalog: Catalog, opts: AccumulatorOptions = DEFAULT_ACCUMULATOR_OPTIONS) {
+    this.catalog = catalog;
+    this.opts = opts;
+    this.mapEvent = createMapper(catalog);
+  }
+
+  add(record: unknown): void {
+    const stats = this.stats;
+    stats.records++;
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      stats.skipped.badRecord++;
+      return;
+    }
+    const r = record as Record<string, unknown>;
+    const eventId = r.eventID;
+    if (typeof eventId === 'string') {
+      if (this.eventIds.has(eventId)) {
+        stats.duplicateRecords++;
+        return;
+      }
+      this.eventIds.add(eventId);
+    }
+    const eventType = r.eventType;
+    if (eventType !== 'AwsApiCall' && eventType !== undefined) {
+      if (eventType === 'AwsServiceEvent') stats.skipped.serviceEvent++;
+      else if (eventType === 'AwsConsoleSignIn') stats.skipped.consoleSignIn++;
+      else if (eventType === 'AwsCloudTrailInsight') stats.skipped.insight++;
+      else stats.skipped.notApiCall++;
+      return;
+    }
+    if (r.eventCategory === 'Insight' || r.insightDetails !== undefined) {
+      stats.skipped.insight++;
+      return;
+    }
+    const source = r.eventSource;
+    const name = r.eventName;
+    if (typeof source !== 'string' || typeof name !== 'string') {
+      stats.skipped.notApiCall++;
+      return;
+    }
+    // Logstash-style pipelines replace eventTime with @timestamp; accept either.
+    const time = this.timeOf(r.eventTime ?? r['@timestamp']);
+    if (time === undefined) {
+      stats.skipped.badRecord++;
+      return;
+    }
+    const principal = principalOf(r.userIdentity);
+    if (principal.skip !== undefined) {
+      stats.skipped[principal.skip]++;
+      return;
+    }
+    const actionNames = this.mapEvent(source, name);
+    if (actionNames.length === 0) {
+      stats.skipped.unmapped++;
+      const key = source + '\u0000' + name;
+      this.unmapped.set(key, (this.unmapped.get(key) ?? 0) + 1);
+      return;
+    }
+    const outcome = outcomeOf(r.errorCode, r.errorMessage);
+    stats[outcome]++;
+    if (stats.minEventTime === 0 || time < stats.minEventTime) stats.minEventTime = time;
+    if (time > stats.maxEventTime) stats.maxEventTime = time;
+
+    const p = this.intern(principal.arn);
+    const day = dayOf(time);
+    let dayAcc = this.days.get(p * DAY_BITS + day);
+    if (dayAcc === undefined) {
+      dayAcc = { p, day, used: new Set(), denied: new Set() };
+      this.days.set(p * DAY_BITS + day, dayAcc);
+    }
+    const denied = outcome === 'denied';
+    for (const actionName of actionNames) {
+      const a = this.action(actionName);
+      (denied ? dayAcc.denied : dayAcc.used).add(a);
+      const use = this.use(p, a);
+      if (denied) {
+        use.deniedCount++;
+        if (time >= use.deniedLast) {
+          use.deniedLast = time;
+          use.deniedCode = String(r.errorCode);
+        }
+        continue;
+      }
+      use.count++;
+      if (use.firstSeen === 0 || time < use.firstSeen) use.firstSeen = time;
+      if (time > use.lastSeen) use.lastSeen = time;
+      const arns = resourcesOf(r, actionName, this.catalog);
+      if (arns.length > 0) this.addResources(use, arns);
+    }
+    if (!denied) {
+      for (const { role, service } of passRolesOf(r)) {
+        const key = p + '\u0000' + day + '\u0000' + role + '\u0000' + service;
+        const prev = this.passRoles.get(key);
+        if (prev === undefined) this.passRoles.set(key, { p, day, role, service, lastSeen: time });
+        else if (time > prev.lastSeen) prev.lastSeen = time;
+      }
+    }
+  }
+
+  /** The delta of everything added so far. */
+  finish(): FileDelta {
+    const days: DaySet[] = [];
+    for (const d of this.days.values()) {
+      days.push({ p: d.p, day: d.day, used: sortedOf(d.used), denied: sortedOf(d.denied) });
+    }
+    const uses: ActionUse[] = [];
+    for (const u of this.uses.values()) {
+      const { resourceSet, ...use } = u;
+      if (resourceSet !== undefined) {
+        use.resources = mergeSample([...resourceSet], [], this.opts.maxResourcesPerAction);
+      }
+      uses.push(use);
+    }
+    const unmapped = [...this.unmapped].map(([key, count]) => {
+      const cut = key.indexOf('\u0000');
+      return { source: key.slice(0, cut), name: key.slice(cut + 1), count };
+    });
+    return {
+      principals: this.principals,
+      actions: this.actions,
+      unknownActions: [...this.unknown],
+      days,
+      uses,
+      passRoles: [...this.passRoles.values()],
+      unmapped,
+      stats: this.stats,
+    };
+  }
+
+  private intern(arn: string): number {
+    let p = this.principalIndex.get(arn);
+    if (p === undefined) {
+      p = this.principals.length;
+      this.principals.push(arn);
+      this.principalIndex.set(arn, p);
+    }
+    return p;
+  }
+
+  private action(name: string): number {
+    let a = this.actionIndex.get(name);
+    if (a === undefined) {
+      a = this.actions.length;
+      this.actions.push(name);
+      this.actionIndex.set(name, a);
+      if (!this.catalog.has(name)) this.unknown.add(name);
+    }
+    return a;
+  }
+
+  private use(p: number, a: number): UseAcc {
+    const key = p * ACTION_BITS + a;
+    let use = this.uses.get(key);
+    if (use === undefined) {
+      use = {
+        p,
+        a,
+        firstSeen: 0,
+        lastSeen: 0,
+        count: 0,
+        deniedCount: 0,
+        deniedLast: 0,
+        deniedCode: '',
+        resources: [],
+        resourceSet: undefined,
+      };
+      this.uses.set(key, use);
+    }
+    return use;
+  }
+
+  private addResources(use: UseAcc, arns: readonly string[]): void {
+    const max = this.opts.maxResourcesPerAction;
+    let set = use.resourceSet;
+    if (set === undefined) set = use.resourceSet = new Set();
+    for (const arn of arns) set.add(arn);
+    // Keep the working set bounded: fold into a generalized sample once it grows past 4× the bound.
+    if (set.size > max * 4) use.resourceSet = new Set(mergeSample([...set], [], max));
+  }
+
+  private timeOf(value: unknown): number | undefined {
+    if (typeof value !== 'string') return undefined;
+    // Fast path for CloudTrail's fixed format; anything else goes through Date.parse.
+    if (value.length === 20 && value.charCodeAt(10) === 84 /* T */ && value.charCodeAt(19) === 90 /* Z */) {
+      const date = value.slice(0, 10);
+      let base = this.dateCache.get(date);
+      if (base === undefined) {
+        base = Date.parse(date + 'T00:00:00Z');
+        if (Number.isNaN(base)) return undefined;
+        this.dateCache.set(date, base);
+      }
+      const h = twoDigits(value, 11);
+      const m = twoDigits(value, 14);
+      const s = twoDigits(value, 17);
+      if (h < 24 && m < 60 && s < 61) return base + ((h * 60 + m) * 60 + s) * 1000;
+      return undefined;
+    }
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+}
+
+function twoDigits(s: string, at: number): number {
+  const a = s.charCodeAt(at) - 48;
+  const b = s.charCodeAt(at + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : 99;
+}
+
+function sortedOf(set: Set<number>): number[] {
+  return [...set].sort((x, y) => x - y);
+}
