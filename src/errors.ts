@@ -8,8 +8,12 @@ export const OBJECT_ERRORS = {
   GZIP_CORRUPT: { action: 'skip', text: 'not a valid gzip stream (truncated or corrupt)' },
   TOO_LARGE: { action: 'skip', text: 'larger than the configured size cap' },
   NOT_JSON: { action: 'skip', text: 'not JSON' },
+  TRUNCATED: { action: 'skip', text: 'the JSON document ends early (a truncated file)' },
   NOT_UTF8: { action: 'skip', text: 'not valid UTF-8' },
-  NOT_CLOUDTRAIL: { action: 'skip', text: 'JSON, but not a CloudTrail log file ({"Records": [...]})' },
+  NOT_CLOUDTRAIL: {
+    action: 'skip',
+    text: 'JSON, but not a CloudTrail log file ({"Records": [...]})',
+  },
   RECORD_TOO_LARGE: { action: 'skip', text: 'a single record exceeds the per-record cap' },
   READ_FAILED: { action: 'retry', text: 'the object could not be read' },
   WORKER_FAILED: { action: 'retry', text: 'the parser worker failed unexpectedly' },
@@ -39,4 +43,21 @@ export class UsageError extends Error {
     this.name = 'UsageError';
     this.code = code;
   }
+}
+
+/** A read failure with the code the caller should act on (TOO_LARGE: skip; READ_FAILED: retry). */
+export class ObjectReadError extends Error {
+  readonly code: ObjectErrorCode;
+  constructor(code: ObjectErrorCode, detail: string) {
+    super(objectError(code, detail).message);
+    this.name = 'ObjectReadError';
+    this.code = code;
+  }
+}
+
+/** Any error from `S3Source.fetch` / `SourceObject.read` as data. */
+export function readErrorOf(err: unknown): ObjectError {
+  if (err instanceof ObjectReadError) return { code: err.code, message: err.message };
+  const e = err as { name?: string; message?: string };
+  return objectError('READ_FAILED', e.name && e.message ? `${e.name}: ${e.message}` : String(err));
 }

@@ -1,9 +1,11 @@
 // Batch ingest: a list of objects → worker pool → store commits, with a summary of everything
 // that was counted, skipped or refused. Used by `trailmint ingest` (local files, S3 backfill).
-import type { ObjectErrorCode } from './errors.ts';
+import type { ObjectError, ObjectErrorCode } from './errors.ts';
+import { errorAction, objectError, readErrorOf } from './errors.ts';
 import type { ParserPool } from './pool.ts';
+import type { ParseResult } from '../workers/parse.ts';
 import { addStats, emptyStats, type FileStats } from './state/delta.ts';
-import type { CommitEntry, Store } from './state/store.ts';
+import type { CommitEntry, ObjectRef, Store } from './state/store.ts';
 import type { SourceObject } from './sources/local.ts';
 
 export interface IngestOptions {
@@ -12,6 +14,15 @@ export interface IngestOptions {
   /** files merged per store transaction */
   commitBatchFiles: number;
   onProgress?: (progress: IngestProgress) => void;
+  /** Per object or commit, for telemetry (the service's directory follower). */
+  observer?: IngestObserver;
+}
+
+export interface IngestObserver {
+  /** merged and committed; `seconds`: read + parse */
+  objectDone(ref: ObjectRef, stats: FileStats, seconds: number): void;
+  objectFailed(ref: ObjectRef, error: ObjectError, action: 'retry' | 'skip'): void;
+  committed(files: number, seconds: number): void;
 }
 
 export interface IngestProgress {
@@ -33,7 +44,7 @@ export interface IngestSummary {
     ingested: number;
     alreadyIngested: number;
     failed: number;
-    /** passed over while listing (digest files, other extensions) */
+    /** passed over: digest files, other extensions, JSON that is not a CloudTrail log */
     skipped: number;
   };
   records: FileStats;
@@ -43,6 +54,8 @@ export interface IngestSummary {
   /** actions absent from the catalog (kept, reported) */
   unknownActions: string[];
   errors: FileFailure[];
+  /** files read but passed over (JSON that is not a CloudTrail log file), with why */
+  skippedFiles: { file: string; reason: string }[];
   seconds: number;
   recordsPerSecond: number;
 }
@@ -60,8 +73,16 @@ export async function ingestObjects(
   const unmapped = new Map<string, { source: string; name: string; count: number }>();
   const unknown = new Set<string>();
   const errors: FileFailure[] = [];
-  const files = { total: objects.length, ingested: 0, alreadyIngested: 0, failed: 0, skipped: skippedFiles };
-  let pending: CommitEntry[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  const files = {
+    total: objects.length + skippedFiles,
+    ingested: 0,
+    alreadyIngested: 0,
+    failed: 0,
+    skipped: skippedFiles,
+  };
+  let pending: { entry: CommitEntry; seconds: number }[] = [];
+  const observer = opts.observer;
   let committing: Promise<void> = Promise.resolve();
   let done = 0;
 
@@ -71,9 +92,14 @@ export async function ingestObjects(
     pending = [];
     committing = committing.then(async () => {
       if (batch.length === 0) return;
-      const result = await store.commit(batch);
+      const started = performance.now();
+      const result = await store.commit(batch.map((p) => p.entry));
       files.ingested += result.merged;
       files.alreadyIngested += result.alreadyIngested;
+      if (observer) {
+        observer.committed(batch.length, (performance.now() - started) / 1000);
+        for (const p of batch) observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
+      }
     });
     return committing;
   };
@@ -83,18 +109,42 @@ export async function ingestObjects(
       files.alreadyIngested++;
       return;
     }
+    const started = performance.now();
     let bytes: Uint8Array;
     try {
       bytes = await object.read();
     } catch (err) {
+      const error = readErrorOf(err);
       files.failed++;
-      errors.push({ file: object.name, code: 'READ_FAILED', message: (err as Error).message });
+      errors.push({ file: object.name, ...error });
+      observer?.objectFailed(
+        object.ref,
+        error,
+        errorAction(error.code) === 'skip' ? 'skip' : 'retry',
+      );
       return;
     }
-    const result = await pool.parse(bytes);
+    let result: ParseResult;
+    try {
+      result = await pool.parse(bytes);
+    } catch (err) {
+      result = { ok: false, error: objectError('WORKER_FAILED', (err as Error).message) };
+    }
+    if (!result.ok && result.error.code === 'NOT_CLOUDTRAIL') {
+      // JSON that is not a log file (a digest, a manifest): passed over and counted, not a failure.
+      files.skipped++;
+      skipped.push({ file: object.name, reason: result.error.message });
+      observer?.objectFailed(object.ref, result.error, 'skip');
+      return;
+    }
     if (!result.ok) {
       files.failed++;
       errors.push({ file: object.name, ...result.error });
+      observer?.objectFailed(
+        object.ref,
+        result.error,
+        errorAction(result.error.code) === 'skip' ? 'skip' : 'retry',
+      );
       return;
     }
     const { delta } = result;
@@ -107,7 +157,10 @@ export async function ingestObjects(
       if (prev) prev.count += u.count;
       else unmapped.set(key, { ...u });
     }
-    pending.push({ object: object.ref, delta });
+    pending.push({
+      entry: { object: object.ref, delta },
+      seconds: (performance.now() - started) / 1000,
+    });
     if (pending.length >= opts.commitBatchFiles) await flush();
   };
 
@@ -117,7 +170,12 @@ export async function ingestObjects(
       const object = objects[next++];
       await handle(object);
       done++;
-      opts.onProgress?.({ done, total: objects.length, records: records.records, bytes: records.bytesCompressed });
+      opts.onProgress?.({
+        done,
+        total: objects.length,
+        records: records.records,
+        bytes: records.bytesCompressed,
+      });
     }
   };
   const lanes = Math.max(1, Math.min(opts.inFlightObjects, objects.length));
@@ -129,9 +187,12 @@ export async function ingestObjects(
     files,
     records,
     principals: principals.size,
-    unmapped: [...unmapped.values()].sort((a, b) => b.count - a.count || cmp(a.source, b.source) || cmp(a.name, b.name)),
+    unmapped: [...unmapped.values()].sort(
+      (a, b) => b.count - a.count || cmp(a.source, b.source) || cmp(a.name, b.name),
+    ),
     unknownActions: [...unknown].sort(),
     errors: errors.sort((a, b) => cmp(a.file, b.file)),
+    skippedFiles: skipped.sort((a, b) => cmp(a.file, b.file)),
     seconds,
     recordsPerSecond: seconds > 0 ? records.records / seconds : 0,
   };

@@ -241,7 +241,11 @@ export class Accumulator {
   private timeOf(value: unknown): number | undefined {
     if (typeof value !== 'string') return undefined;
     // Fast path for CloudTrail's fixed format; anything else goes through Date.parse.
-    if (value.length === 20 && value.charCodeAt(10) === 84 /* T */ && value.charCodeAt(19) === 90 /* Z */) {
+    if (
+      value.length === 20 &&
+      value.charCodeAt(10) === 84 /* T */ &&
+      value.charCodeAt(19) === 90 /* Z */
+    ) {
       const date = value.slice(0, 10);
       let base = this.dateCache.get(date);
       if (base === undefined) {

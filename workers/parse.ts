@@ -49,9 +49,12 @@ export async function parseLogFile(
     text = bytes; // plain *.json
   } else {
     try {
-      text = gunzipSync(bytes, { maxOutputLength: Math.min(opts.wholeFileMaxBytes, opts.maxInflatedBytes) });
+      text = gunzipSync(bytes, {
+        maxOutputLength: Math.min(opts.wholeFileMaxBytes, opts.maxInflatedBytes),
+      });
     } catch (err) {
-      if (!isBufferTooLarge(err)) return { ok: false, error: objectError('GZIP_CORRUPT', messageOf(err)) };
+      if (!isBufferTooLarge(err))
+        return { ok: false, error: objectError('GZIP_CORRUPT', messageOf(err)) };
       // Too big to hold at once: fall through to the streaming path.
     }
   }

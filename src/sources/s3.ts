@@ -1,6 +1,6 @@
 // S3 objects as ingest sources: GetObject into one exactly-sized buffer, with a size cap.
 import { GetObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { objectError, UsageError, type ObjectError, type ObjectErrorCode } from '../errors.ts';
+import { ObjectReadError, UsageError } from '../errors.ts';
 import type { SourceObject } from './local.ts';
 import { unquoteEtag } from './notifications.ts';
 
@@ -28,22 +28,7 @@ export function createS3Client(opts: S3ClientOptions = {}): S3Client {
   return new S3Client(config);
 }
 
-/** A read failure with the code the caller should act on (TOO_LARGE: skip; READ_FAILED: retry). */
-export class ObjectReadError extends Error {
-  readonly code: ObjectErrorCode;
-  constructor(code: ObjectErrorCode, detail: string) {
-    super(objectError(code, detail).message);
-    this.name = 'ObjectReadError';
-    this.code = code;
-  }
-}
-
-/** Any error from `S3Source.fetch` / `SourceObject.read` as data. */
-export function readErrorOf(err: unknown): ObjectError {
-  if (err instanceof ObjectReadError) return { code: err.code, message: err.message };
-  const e = err as { name?: string; message?: string };
-  return objectError('READ_FAILED', e.name && e.message ? `${e.name}: ${e.message}` : String(err));
-}
+export { ObjectReadError, readErrorOf } from '../errors.ts';
 
 export interface FetchedObject {
   /** owns its whole ArrayBuffer, so it can be moved to a worker */

@@ -88,7 +88,7 @@ export function forEachId(bytes: Uint8Array, fn: (id: number) => void): void {
 
 /** ORs an encoded set into a bitmap (bit i of word i >>> 5), growing it as needed. */
 export function orInto(bitmap: Uint32Array, bytes: Uint8Array): Uint32Array {
-  let out = bitmap;
+  let out: Uint32Array = bitmap;
   if (bytes.length > 0 && bytes[0] === DENSE) {
     const words = (bytes.length - 1 + 3) >>> 2;
     if (words > out.length) out = grow(out, words);

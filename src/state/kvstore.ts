@@ -16,13 +16,7 @@
 // principal-day is a dozen bytes (bench/RESULTS.md).
 import { UsageError } from '../errors.ts';
 import { dayToIso, type Day, type FileDelta } from './delta.ts';
-import {
-  bitmapIds,
-  encodeIds,
-  decodeIds,
-  orInto,
-  unionEncoded,
-} from './idset.ts';
+import { bitmapIds, encodeIds, decodeIds, orInto, unionEncoded } from './idset.ts';
 import type { Key, Kv, KvReader, KvWriter } from './kv.ts';
 import { mergeSample } from './sample.ts';
 import type {
@@ -267,7 +261,10 @@ export class KvStore implements Store {
 
     for (const d of delta.days) {
       const m = metaOf(d.p);
-      if (d.used.some((a) => gids[a] === undefined) || d.denied.some((a) => gids[a] === undefined)) {
+      if (
+        d.used.some((a) => gids[a] === undefined) ||
+        d.denied.some((a) => gids[a] === undefined)
+      ) {
         throw new RangeError(`malformed delta: action index out of range`);
       }
       const used = d.used.map((a) => m.local(gids[a])).sort((x, y) => x - y);
@@ -277,7 +274,7 @@ export class KvStore implements Store {
         throw new RangeError(`malformed delta: day set (${d.p}, ${d.day})`);
       }
       const usedBytes = encodeIds(used);
-      let [oldUsed, oldDenied] = [new Uint8Array(0), NO_DENIED];
+      let [oldUsed, oldDenied]: Uint8Array[] = [new Uint8Array(0), NO_DENIED];
       const prev = w.get('days', key) as Uint8Array | undefined;
       if (prev !== undefined) [oldUsed, oldDenied] = unpackDay(prev);
       w.put(
@@ -300,7 +297,9 @@ export class KvStore implements Store {
         dc: (prev?.dc ?? 0) + u.deniedCount,
         dl: prev?.dl ?? 0,
         dd: prev?.dd ?? '',
-        r: prev ? mergeSample(prev.r, u.resources, this.maxResources) : mergeSample(u.resources, [], this.maxResources),
+        r: prev
+          ? mergeSample(prev.r, u.resources, this.maxResources)
+          : mergeSample(u.resources, [], this.maxResources),
       };
       if (u.deniedLast > next.dl || (u.deniedLast === next.dl && u.deniedCode > next.dd)) {
         next.dl = u.deniedLast;
@@ -374,10 +373,11 @@ export class KvStore implements Store {
   windowActions(principal: string, fromDay: Day, toDay: Day): Promise<WindowActions> {
     const result = this.kv.read((r) => {
       const pid = this.pidOf(r, principal);
-      if (pid === undefined || toDay < fromDay) return { used: new Uint32Array(0), denied: new Uint32Array(0) };
+      if (pid === undefined || toDay < fromDay)
+        return { used: new Uint32Array(0), denied: new Uint32Array(0) };
       const meta = r.get('pmeta', pid) as PrincipalMeta;
-      let used = new Uint32Array(Math.ceil(meta.actions.length / 32));
-      let denied = new Uint32Array(0);
+      let used: Uint32Array = new Uint32Array(Math.ceil(meta.actions.length / 32));
+      let denied: Uint32Array = new Uint32Array(0);
       const start = pid * DAY_SPAN + Math.max(0, fromDay);
       const end = pid * DAY_SPAN + Math.min(DAY_SPAN - 1, toDay) + 1;
       for (const { value } of r.range('days', start, end)) {

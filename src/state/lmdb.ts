@@ -5,7 +5,15 @@
 // committed transaction (LMDB's copy-on-write B-tree never half-applies one).
 import { mkdirSync } from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { BINARY_TABLES, TABLES, type Key, type Kv, type KvReader, type KvWriter, type Table } from './kv.ts';
+import {
+  BINARY_TABLES,
+  TABLES,
+  type Key,
+  type Kv,
+  type KvReader,
+  type KvWriter,
+  type Table,
+} from './kv.ts';
 
 export interface LmdbOptions {
   /** initial map size; LMDB grows it as needed; default 1 GiB of address space, not disk */
@@ -28,11 +36,15 @@ export class LmdbKv implements Kv {
       cache: false,
     });
     for (const t of TABLES) {
-      this.dbs.set(t, this.root.openDB({ name: t, encoding: BINARY_TABLES.has(t) ? 'binary' : 'msgpack' }));
+      this.dbs.set(
+        t,
+        this.root.openDB({ name: t, encoding: BINARY_TABLES.has(t) ? 'binary' : 'msgpack' }),
+      );
     }
     this.reader = {
       get: (t, k) => this.db(t).get(k),
-      range: (t, s, e) => this.db(t).getRange({ start: s, end: e }),
+      range: (t, s, e) =>
+        this.db(t).getRange({ start: s, end: e }) as Iterable<{ key: Key; value: unknown }>,
     };
   }
 

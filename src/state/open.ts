@@ -16,20 +16,27 @@ export function describeStore(url: string): string {
 }
 
 export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
-  if (url === '') throw new UsageError('BAD_STORE', '--store is empty: give a directory, memory: or redis://…');
+  if (url === '')
+    throw new UsageError('BAD_STORE', '--store is empty: give a directory, memory: or redis://…');
   if (url === 'memory:') return KvStore.open(new MemoryKv(), opts);
   if (/^rediss?:\/\//.test(url)) {
     throw new UsageError('BAD_STORE', 'the Redis store is not available in this version');
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(file|lmdb):/.test(url)) {
-    throw new UsageError('BAD_STORE', `unknown store "${url}": give a directory, memory: or redis://host:port`);
+    throw new UsageError(
+      'BAD_STORE',
+      `unknown store "${url}": give a directory, memory: or redis://host:port`,
+    );
   }
   const dir = path.resolve(url.replace(/^(file|lmdb):(\/\/)?/, ''));
   let kv: LmdbKv;
   try {
     kv = new LmdbKv(dir);
   } catch (err) {
-    throw new UsageError('STORE_OPEN_FAILED', `cannot open the LMDB store at ${dir}: ${(err as Error).message}`);
+    throw new UsageError(
+      'STORE_OPEN_FAILED',
+      `cannot open the LMDB store at ${dir}: ${(err as Error).message}`,
+    );
   }
   return KvStore.open(kv, opts);
 }

@@ -14,13 +14,20 @@ export interface PolicyDocument {
   Statement: Statement[];
 }
 
-const list = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const list = (v: string | string[] | undefined): string[] =>
+  v === undefined ? [] : Array.isArray(v) ? v : [v];
 
 function globToRegExp(glob: string, flags: string): RegExp {
   const body = glob
     .split(/(\$\{[^}]*\}|\*|\?)/)
     .map((part) =>
-      part === '*' ? '.*' : part === '?' ? '.' : part.startsWith('${') ? '[^:/]*' : part.replace(/[.+^$()|[\]\\{}]/g, '\\$&'),
+      part === '*'
+        ? '.*'
+        : part === '?'
+          ? '.'
+          : part.startsWith('${')
+            ? '[^:/]*'
+            : part.replace(/[.+^$()|[\]\\{}]/g, '\\$&'),
     )
     .join('');
   return new RegExp(`^${body}$`, flags);

@@ -24,6 +24,7 @@ import { openStore } from '../../src/state/open.ts';
 import type { Store } from '../../src/state/store.ts';
 import { DEFAULT_PARSE_OPTIONS } from '../../workers/parse.ts';
 import { startEmulator, TEST_CREDENTIALS, type Emulator } from '../helpers/emulator.ts';
+import { cloudTrail, eventBridge, s3Event, sns, TEST_EVENT, until } from '../helpers/bodies.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
 const FOLDERS = [
@@ -44,50 +45,6 @@ const DAY_DIR = 'AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/17/';
 /** A CloudTrail-layout key for fixture i; some carry a space and a plus, which S3 events encode. */
 const keyOf = (i: number) =>
   `${DAY_DIR}123456789012_CloudTrail_us-east-1_${String(i).padStart(3, '0')}${i % 3 === 0 ? ' a+b' : ''}.json.gz`;
-
-// ---- notification bodies, as each route delivers them -------------------------------------
-
-const s3Encode = (key: string) => encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
-const s3Event = (
-  bucket: string,
-  key: string,
-  eventName = 'ObjectCreated:Put',
-  etag?: string,
-  size?: number,
-) =>
-  JSON.stringify({
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: '2024-05-17T00:00:00.000Z',
-        eventName,
-        s3: {
-          s3SchemaVersion: '1.0',
-          bucket: { name: bucket },
-          object: { key: s3Encode(key), eTag: etag, size },
-        },
-      },
-    ],
-  });
-const sns = (message: string) =>
-  JSON.stringify({
-    Type: 'Notification',
-    MessageId: crypto.randomUUID(),
-    TopicArn: 'arn:aws:sns:us-east-1:1:t',
-    Message: message,
-  });
-const eventBridge = (bucket: string, key: string) =>
-  JSON.stringify({
-    version: '0',
-    'detail-type': 'Object Created',
-    source: 'aws.s3',
-    detail: { bucket: { name: bucket }, object: { key } },
-  });
-const cloudTrail = (bucket: string, keys: string[]) =>
-  JSON.stringify({ s3Bucket: bucket, s3ObjectKey: keys });
-const TEST_EVENT = JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'b' });
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -139,18 +96,6 @@ async function snapshot(store: Store) {
     a.source + a.name < b.source + b.name ? -1 : 1,
   );
   return { principals, detail, unmapped };
-}
-
-async function until(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const FAST: Partial<ConsumerOptions> = {

@@ -33,7 +33,9 @@ describe('action catalog', () => {
   });
 
   it('the checked-in file is what `npm run catalog` builds from the installed package', () => {
-    const r = spawnSync(process.execPath, ['scripts/build-catalog.ts', '--check'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['scripts/build-catalog.ts', '--check'], {
+      encoding: 'utf8',
+    });
     expect(r.stderr + r.stdout).toMatch(/up to date/);
     expect(r.status).toBe(0);
   });
@@ -44,7 +46,11 @@ describe('action catalog', () => {
         prefix: 'x',
         name: 'X',
         resourceTypes: [{ name: 'thing', arn: 'arn:${Partition}:x:::${Thing}' }],
-        actions: actions.map((name) => ({ name, accessLevel: 'Read', resourceTypes: [{ name: 'thing', required: true }] })),
+        actions: actions.map((name) => ({
+          name,
+          accessLevel: 'Read',
+          resourceTypes: [{ name: 'thing', required: true }],
+        })),
       },
     ];
     const v1 = buildCatalogFile(svc(['B', 'A', 'C']), '1');

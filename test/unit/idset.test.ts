@@ -11,7 +11,9 @@ import {
 import { packDay, unpackDay } from '../../src/state/kvstore.ts';
 
 const sortedSet = (max: number) =>
-  fc.uniqueArray(fc.integer({ min: 0, max }), { maxLength: 200 }).map((a) => a.sort((x, y) => x - y));
+  fc
+    .uniqueArray(fc.integer({ min: 0, max }), { maxLength: 200 })
+    .map((a) => a.sort((x, y) => x - y));
 
 describe('id sets', () => {
   it('round-trips any sorted set, sparse or dense (property)', () => {
@@ -48,7 +50,7 @@ describe('id sets', () => {
   it('ORs encoded sets into a growing bitmap (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(sortedSet(70), sortedSet(5000)), { maxLength: 6 }), (sets) => {
-        let bitmap = new Uint32Array(1);
+        let bitmap: Uint32Array = new Uint32Array(1);
         for (const s of sets) bitmap = orInto(bitmap, encodeIds(s));
         expect(bitmapIds(bitmap)).toEqual([...new Set(sets.flat())].sort((x, y) => x - y));
       }),

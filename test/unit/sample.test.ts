@@ -27,25 +27,37 @@ describe('resource samples', () => {
   });
 
   it('a pattern absorbs what it covers; `*` absorbs everything', () => {
-    expect(mergeSample(['arn:aws:s3:::b/x/*'], ['arn:aws:s3:::b/x/1', 'arn:aws:s3:::b/y'], 5)).toEqual([
-      'arn:aws:s3:::b/x/*',
-      'arn:aws:s3:::b/y',
-    ]);
+    expect(
+      mergeSample(['arn:aws:s3:::b/x/*'], ['arn:aws:s3:::b/x/1', 'arn:aws:s3:::b/y'], 5),
+    ).toEqual(['arn:aws:s3:::b/x/*', 'arn:aws:s3:::b/y']);
     expect(mergeSample(['*'], ['arn:aws:s3:::b/1'], 5)).toEqual(['*']);
   });
 
   it('always covers every input, within the bound, independent of order (property)', () => {
     fc.assert(
-      fc.property(fc.array(arn, { maxLength: 60 }), fc.array(arn, { maxLength: 60 }), fc.integer({ min: 1, max: 8 }), (a, b, max) => {
-        const out = mergeSample(a, b, max);
-        expect(out.length).toBeLessThanOrEqual(max);
-        for (const x of [...a, ...b]) expect(out.some((p) => covers(p, x)), x).toBe(true);
-        expect(mergeSample(b, a, max)).toEqual(out);
-        expect(mergeSample(out, out, max)).toEqual(out);
-        // folding in more only widens: everything the old sample covered stays covered
-        const more = mergeSample(out, b, max);
-        for (const x of out) expect(more.some((p) => covers(p, x.replace(/\*$/, 'zz'))), x).toBe(true);
-      }),
+      fc.property(
+        fc.array(arn, { maxLength: 60 }),
+        fc.array(arn, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 8 }),
+        (a, b, max) => {
+          const out = mergeSample(a, b, max);
+          expect(out.length).toBeLessThanOrEqual(max);
+          for (const x of [...a, ...b])
+            expect(
+              out.some((p) => covers(p, x)),
+              x,
+            ).toBe(true);
+          expect(mergeSample(b, a, max)).toEqual(out);
+          expect(mergeSample(out, out, max)).toEqual(out);
+          // folding in more only widens: everything the old sample covered stays covered
+          const more = mergeSample(out, b, max);
+          for (const x of out)
+            expect(
+              more.some((p) => covers(p, x.replace(/\*$/, 'zz'))),
+              x,
+            ).toBe(true);
+        },
+      ),
     );
   });
 });

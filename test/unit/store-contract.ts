@@ -48,7 +48,17 @@ export function deltaOf(events: readonly Ev[]): FileDelta {
     const uk = `${p}/${a}`;
     let u = uses.get(uk);
     if (!u) {
-      u = { p, a, firstSeen: 0, lastSeen: 0, count: 0, deniedCount: 0, deniedLast: 0, deniedCode: '', resources: [] };
+      u = {
+        p,
+        a,
+        firstSeen: 0,
+        lastSeen: 0,
+        count: 0,
+        deniedCount: 0,
+        deniedLast: 0,
+        deniedCode: '',
+        resources: [],
+      };
       uses.set(uk, u);
     }
     const t = e.day * 86_400_000 + 1000;
@@ -62,7 +72,8 @@ export function deltaOf(events: readonly Ev[]): FileDelta {
       u.lastSeen = Math.max(u.lastSeen, t);
       if (e.resource && !u.resources.includes(e.resource)) u.resources.push(e.resource);
     }
-    if (e.passRole) passRoles.push({ p, day: e.day, role: e.passRole[0], service: e.passRole[1], lastSeen: t });
+    if (e.passRole)
+      passRoles.push({ p, day: e.day, role: e.passRole[0], service: e.passRole[1], lastSeen: t });
   }
   const known = (n: string) => !n.startsWith('nope:');
   return {
@@ -88,15 +99,29 @@ async function namesOf(store: Store, ids: Uint32Array): Promise<string[]> {
 }
 
 /** Everything a store answers, as one comparable value. */
-export async function snapshot(store: Store, principals: readonly string[], from = D0 - 10, to = D0 + 400) {
-  const out: unknown[] = [await store.principals(), await store.unmapped(), await store.unknownActions()];
+export async function snapshot(
+  store: Store,
+  principals: readonly string[],
+  from = D0 - 10,
+  to = D0 + 400,
+) {
+  const out: unknown[] = [
+    await store.principals(),
+    await store.unmapped(),
+    await store.unknownActions(),
+  ];
   for (const p of principals) {
     const w = await store.windowActions(p, from, to);
     const names = await store.actionNames();
     const details = (await store.actionDetails(p))
       .map((d) => ({ ...d, action: names[d.action] }))
       .sort((x, y) => (x.action < y.action ? -1 : 1));
-    out.push(await namesOf(store, w.used), await namesOf(store, w.denied), details, await store.passRoles(p, from, to));
+    out.push(
+      await namesOf(store, w.used),
+      await namesOf(store, w.denied),
+      details,
+      await store.passRoles(p, from, to),
+    );
   }
   return out;
 }
@@ -125,15 +150,20 @@ export function storeContract(name: string, factory: StoreFactory): void {
           { principal: B, action: 'ec2:DescribeInstances', day: D0 },
         ]),
       ]);
-      const names = async (from: number, to: number) => namesOf(s, (await s.windowActions(A, from, to)).used);
+      const names = async (from: number, to: number) =>
+        namesOf(s, (await s.windowActions(A, from, to)).used);
       expect(await names(D0, D0)).toEqual(['s3:GetObject']);
       expect(await names(D0, D0 + 1)).toEqual(['s3:GetObject', 's3:PutObject']);
       expect(await names(D0 + 1, D0 + 5)).toEqual(['s3:PutObject', 'sqs:SendMessage']);
       expect(await names(D0 + 2, D0 + 4)).toEqual([]);
       expect(await names(D0 + 6, D0 + 9)).toEqual([]);
       expect(await names(D0 + 1, D0)).toEqual([]); // empty window
-      expect(await namesOf(s, (await s.windowActions(A, D0, D0 + 5)).denied)).toEqual(['iam:DeleteRole']);
-      expect(await namesOf(s, (await s.windowActions(B, D0, D0)).used)).toEqual(['ec2:DescribeInstances']);
+      expect(await namesOf(s, (await s.windowActions(A, D0, D0 + 5)).denied)).toEqual([
+        'iam:DeleteRole',
+      ]);
+      expect(await namesOf(s, (await s.windowActions(B, D0, D0)).used)).toEqual([
+        'ec2:DescribeInstances',
+      ]);
       const ps = await s.principals();
       expect(ps).toEqual([
         { principal: A, firstSeen: '2024-03-18', lastSeen: '2024-03-23', actions: 3 },
@@ -173,8 +203,18 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const role = 'arn:aws:iam::111122223333:role/fn';
       await s.commit([
         entry('f1', [
-          { principal: A, action: 'lambda:CreateFunction', day: D0, passRole: [role, 'lambda.amazonaws.com'] },
-          { principal: A, action: 'lambda:CreateFunction', day: D0 + 2, passRole: [role, 'lambda.amazonaws.com'] },
+          {
+            principal: A,
+            action: 'lambda:CreateFunction',
+            day: D0,
+            passRole: [role, 'lambda.amazonaws.com'],
+          },
+          {
+            principal: A,
+            action: 'lambda:CreateFunction',
+            day: D0 + 2,
+            passRole: [role, 'lambda.amazonaws.com'],
+          },
         ]),
       ]);
       expect(await s.passRoles(A, D0, D0 + 2)).toEqual([
@@ -193,7 +233,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
       const v2 = entry('f1', [{ principal: A, action: 's3:PutObject', day: D0 }], '2');
       expect(await s.isIngested(v2.object)).toBe(false);
       expect(await s.commit([v2])).toEqual({ merged: 1, alreadyIngested: 0 });
-      expect(await namesOf(s, (await s.windowActions(A, D0, D0)).used)).toEqual(['s3:GetObject', 's3:PutObject']);
+      expect(await namesOf(s, (await s.windowActions(A, D0, D0)).used)).toEqual([
+        's3:GetObject',
+        's3:PutObject',
+      ]);
       await s.close();
     });
 
@@ -225,7 +268,13 @@ export function storeContract(name: string, factory: StoreFactory): void {
     it('is order-independent and idempotent: any order, any replays, same answers (property)', async () => {
       const ev = fc.record({
         principal: fc.constantFrom(A, B),
-        action: fc.constantFrom('s3:GetObject', 's3:PutObject', 'ec2:RunInstances', 'kms:Decrypt', 'nope:X'),
+        action: fc.constantFrom(
+          's3:GetObject',
+          's3:PutObject',
+          'ec2:RunInstances',
+          'kms:Decrypt',
+          'nope:X',
+        ),
         day: fc.integer({ min: D0, max: D0 + 30 }),
         denied: fc.boolean(),
         resource: fc.constantFrom(undefined, 'arn:aws:s3:::b/1', 'arn:aws:s3:::b/2'),
@@ -240,7 +289,11 @@ export function storeContract(name: string, factory: StoreFactory): void {
             await one.commit(entries);
             const two = await factory.fresh();
             // another order, one file per commit, with replays
-            const shuffled = [...entries].sort((x, y) => ((x.object.key.length * seed) % 7) - ((y.object.key.length * seed) % 7) || (seed % 2 ? 1 : -1));
+            const shuffled = [...entries].sort(
+              (x, y) =>
+                ((x.object.key.length * seed) % 7) - ((y.object.key.length * seed) % 7) ||
+                (seed % 2 ? 1 : -1),
+            );
             for (const e of [...shuffled, ...entries]) await two.commit([e]);
             expect(await snapshot(two, [A, B])).toEqual(await snapshot(one, [A, B]));
             await one.close();
@@ -266,7 +319,10 @@ export function storeContract(name: string, factory: StoreFactory): void {
         expect(await snapshot(again, [A, B])).toEqual(before);
         expect(await again.isIngested({ key: 'f1', tag: '1' })).toBe(true);
         await again.commit([entry('f2', [{ principal: A, action: 's3:PutObject', day: D0 }])]);
-        expect(await namesOf(again, (await again.windowActions(A, D0, D0)).used)).toEqual(['s3:GetObject', 's3:PutObject']);
+        expect(await namesOf(again, (await again.windowActions(A, D0, D0)).used)).toEqual([
+          's3:GetObject',
+          's3:PutObject',
+        ]);
         await again.close();
       });
     }

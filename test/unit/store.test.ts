@@ -54,7 +54,14 @@ describe('catalog ids in the store', () => {
     await s.close();
 
     // v2 adds actions, one of them the name the store already knew as unknown
-    const v2 = catalogOf('0.1.2', ['s3:GetObject', 's3:PutObject', 'kms:Decrypt', 'a:New', 'new:Unknown', 'z:Last']);
+    const v2 = catalogOf('0.1.2', [
+      's3:GetObject',
+      's3:PutObject',
+      'kms:Decrypt',
+      'a:New',
+      'new:Unknown',
+      'z:Last',
+    ]);
     s = await openStore(dir, { catalog: v2 });
     const idsAfter = await s.actionNames();
     expect(idsAfter.slice(0, idsBefore.length)).toEqual(idsBefore);
