@@ -17,7 +17,7 @@
 import { UsageError } from '../errors.ts';
 import { dayToIso, type Day, type FileDelta } from './delta.ts';
 import { bitmapIds, encodeIds, decodeIds, orInto, unionEncoded } from './idset.ts';
-import type { Key, Kv, KvReader, KvWriter } from './kv.ts';
+import type { Key, Kv, KvReader, KvWriter, Table } from './kv.ts';
 import { mergeSample } from './sample.ts';
 import type {
   ActionDetail,
@@ -216,7 +216,10 @@ export class KvStore implements Store {
   }
 
   async commit(entries: readonly CommitEntry[]): Promise<CommitResult> {
-    return this.transact((w) => {
+    return this.transact((direct) => {
+      // Write-back within the batch: a (principal, day) or (principal, action) that several
+      // files of the batch touch is read and encoded once, not once per file.
+      const w = new BatchWriter(direct);
       const result: CommitResult = { merged: 0, alreadyIngested: 0 };
       const batch = new Map<string, string>(); // objects merged by this transaction
       const metas = new Map<number, MetaAcc>();
@@ -240,6 +243,7 @@ export class KvStore implements Store {
         };
         w.put('pmeta', pid, meta);
       }
+      w.flush();
       return result;
     });
   }
@@ -466,6 +470,39 @@ export class KvStore implements Store {
 
   close(): Promise<void> {
     return this.kv.close();
+  }
+}
+
+/** Buffers puts of one transaction and writes each key once at the end. */
+class BatchWriter implements KvWriter {
+  private readonly w: KvWriter;
+  private readonly pending = new Map<Table, Map<Key, unknown>>();
+
+  constructor(w: KvWriter) {
+    this.w = w;
+  }
+
+  get(t: Table, k: Key): unknown {
+    const m = this.pending.get(t);
+    if (m !== undefined && m.has(k)) return m.get(k);
+    return this.w.get(t, k);
+  }
+
+  range(t: Table, start?: Key, end?: Key): Iterable<{ key: Key; value: unknown }> {
+    if (this.pending.get(t)?.size)
+      throw new Error(`range over ${t} inside a batch that changed it`);
+    return this.w.range(t, start, end);
+  }
+
+  put(t: Table, k: Key, v: unknown): void {
+    let m = this.pending.get(t);
+    if (m === undefined) this.pending.set(t, (m = new Map()));
+    m.set(k, v);
+  }
+
+  flush(): void {
+    for (const [t, m] of this.pending) for (const [k, v] of m) this.w.put(t, k, v);
+    this.pending.clear();
   }
 }
 
