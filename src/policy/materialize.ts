@@ -27,6 +27,13 @@ export interface MaterializeInput {
 }
 
 const PASS_ROLE = 'iam:PassRole';
+
+interface Group {
+  /** the resource set as one string, for ordering */
+  key: string;
+  resources: string[];
+  actions: string[];
+}
 const ANY = ['*'];
 
 export function materialize(input: MaterializeInput, catalog: Catalog): PolicyResult {
@@ -36,36 +43,40 @@ export function materialize(input: MaterializeInput, catalog: Catalog): PolicyRe
   const partition = /^arn:([^:]+):/.exec(input.principal)?.[1] ?? 'aws';
   const unknown: string[] = [];
 
-  // (service, resource set) → actions; `used` is sorted, so each action list comes out sorted.
-  const groups = new Map<string, { service: string; resources: string[]; actions: string[] }>();
+  // service → resource set → actions; `used` is sorted, so each action list comes out sorted.
+  // Two levels keep the map keys short (a long joined key is hashed and compared per action).
+  const byService = new Map<string, Map<string, Group>>();
   for (const name of used) {
     const info = catalog.info(name);
     if (!info) unknown.push(name);
     const resources = info
       ? resourcesFor(info, input.resources.get(name), input.placeholders, partition)
       : ANY;
-    const colon = name.indexOf(':');
-    const service = colon < 0 ? name : name.slice(0, colon);
-    const key = `${service}\n${resources.join('\n')}`;
+    const service = info ? info.service : name.slice(0, Math.max(0, name.indexOf(':')));
+    const key = resources.length === 1 ? resources[0] : resources.join('\n');
+    let groups = byService.get(service);
+    if (!groups) byService.set(service, (groups = new Map()));
     const group = groups.get(key);
     if (group) group.actions.push(name);
-    else groups.set(key, { service, resources, actions: [name] });
+    else groups.set(key, { key, resources, actions: [name] });
   }
 
   const statements: Statement[] = [];
-  let previous = '';
-  let word = '';
-  let n = 0;
-  for (const key of [...groups.keys()].sort()) {
-    const { service, resources, actions } = groups.get(key)!;
-    if (service === previous) n++;
-    else [previous, word, n] = [service, sidWord(service), 1];
-    statements.push({
-      Sid: `${word}Allow${n}`,
-      Effect: 'Allow',
-      Action: single(actions),
-      Resource: single(resources),
-    });
+  for (const service of [...byService.keys()].sort()) {
+    const word = sidWord(service);
+    const groups = [...byService.get(service)!.values()].sort((a, b) =>
+      a.key < b.key ? -1 : a.key > b.key ? 1 : 0,
+    );
+    let n = 0;
+    for (const { resources, actions } of groups) {
+      n++;
+      statements.push({
+        Sid: `${word}Allow${n}`,
+        Effect: 'Allow',
+        Action: single(actions),
+        Resource: single(resources),
+      });
+    }
   }
   statements.push(...passRoleStatements(input.passRoles));
 
