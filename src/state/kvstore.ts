@@ -46,6 +46,8 @@ interface PrincipalMeta {
   used: Uint8Array;
   first: Day;
   last: Day;
+  /** bumped by every commit that touches the principal (see Store.version) */
+  v?: number;
 }
 
 /** Per (principal, action), all time. Short keys: one of these per pair is stored. */
@@ -240,6 +242,7 @@ export class KvStore implements Store {
           used: m.used,
           first: m.first,
           last: m.last,
+          v: m.version + 1,
         };
         w.put('pmeta', pid, meta);
       }
@@ -351,6 +354,15 @@ export class KvStore implements Store {
     const pid = r.get('principals', arn) as number | undefined;
     if (pid !== undefined) this.pids.set(arn, pid);
     return pid;
+  }
+
+  version(principal: string): Promise<number | undefined> {
+    const v = this.kv.read((r) => {
+      const pid = this.pidOf(r, principal);
+      if (pid === undefined) return undefined;
+      return (r.get('pmeta', pid) as PrincipalMeta | undefined)?.v ?? 0;
+    });
+    return Promise.resolve(v);
   }
 
   isIngested(object: ObjectRef): Promise<boolean> {
@@ -514,9 +526,11 @@ class MetaAcc {
   used: Uint8Array;
   first: Day;
   last: Day;
+  readonly version: number;
 
   constructor(arn: string, stored: PrincipalMeta | undefined) {
     this.arn = arn;
+    this.version = stored?.v ?? 0;
     this.actions = stored ? [...stored.actions] : [];
     this.actions.forEach((g, i) => this.localOf.set(g, i));
     this.used = stored?.used ?? new Uint8Array(0);

@@ -1,13 +1,21 @@
-// `--store` URL → a Store: a directory path (LMDB, the default), `memory:`, or (later)
-// `redis://…`. The only place that knows every backend.
+// `--store` URL → a Store: a directory path (LMDB, the default), `memory:`, or `redis://…` /
+// `rediss://…` (see redis.ts). The only place that knows every backend.
 import path from 'node:path';
 import { UsageError } from '../errors.ts';
 import { MemoryKv } from './kv.ts';
 import { KvStore, type StoreOptions } from './kvstore.ts';
 import { LmdbKv } from './lmdb.ts';
+import { parseRedisUrl, RedisStore } from './redis.ts';
 import type { Store } from './store.ts';
 
 export type { StoreOptions } from './kvstore.ts';
+
+export interface OpenStoreOptions extends StoreOptions {
+  /** Redis store: day sets older than this many days expire; default TRAILMINT_RETENTION_DAYS or 400 */
+  retentionDays?: number;
+  /** Redis store: the password when the URL has none; default TRAILMINT_REDIS_PASSWORD */
+  redisPassword?: string;
+}
 
 export function describeStore(url: string): string {
   if (url === 'memory:') return 'memory (gone when the process ends)';
@@ -15,12 +23,15 @@ export function describeStore(url: string): string {
   return `LMDB at ${path.resolve(url.replace(/^(file|lmdb):(\/\/)?/, ''))}`;
 }
 
-export async function openStore(url: string, opts: StoreOptions = {}): Promise<Store> {
+export async function openStore(url: string, opts: OpenStoreOptions = {}): Promise<Store> {
   if (url === '')
     throw new UsageError('BAD_STORE', '--store is empty: give a directory, memory: or redis://…');
   if (url === 'memory:') return KvStore.open(new MemoryKv(), opts);
   if (/^rediss?:\/\//.test(url)) {
-    throw new UsageError('BAD_STORE', 'the Redis store is not available in this version');
+    const env = process.env.TRAILMINT_RETENTION_DAYS;
+    const retentionDays = opts.retentionDays ?? (env ? Number(env) : undefined);
+    const password = opts.redisPassword ?? process.env.TRAILMINT_REDIS_PASSWORD;
+    return RedisStore.open(parseRedisUrl(url, password), { ...opts, retentionDays });
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) && !/^(file|lmdb):/.test(url)) {
     throw new UsageError(

@@ -86,6 +86,11 @@ export interface Store {
   passRoles(principal: string, fromDay: Day, toDay: Day): Promise<PassRoleDetail[]>;
   /** (source, name) pairs no mapping knew, with counts over everything ingested. */
   unmapped(): Promise<UnmappedCount[]>;
+  /**
+   * A number that changes whenever a commit changes anything the store answers about
+   * `principal` (undefined: never seen). Lets readers cache what they derive from it.
+   */
+  version?(principal: string): Promise<number | undefined>;
   /** Names ever reported as absent from the action catalog. */
   unknownActions(): Promise<string[]>;
   close(): Promise<void>;

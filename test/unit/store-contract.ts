@@ -328,3 +328,24 @@ export function storeContract(name: string, factory: StoreFactory): void {
     }
   });
 }
+
+/** Store.version, where a backend has it: moves with every commit touching the principal. */
+export function versionContract(name: string, factory: StoreFactory): void {
+  describe(`Store.version: ${name}`, () => {
+    it('changes when a commit touches the principal, and only then', async () => {
+      const s = await factory.fresh();
+      if (!s.version) return void (await s.close());
+      expect(await s.version(A)).toBeUndefined();
+      await s.commit([entry('f1', [{ principal: A, action: 's3:GetObject', day: D0 }])]);
+      const a1 = await s.version(A);
+      expect(a1).toBeTypeOf('number');
+      await s.commit([entry('f2', [{ principal: B, action: 's3:GetObject', day: D0 }])]);
+      expect(await s.version(A)).toBe(a1);
+      await s.commit([entry('f2', [{ principal: A, action: 's3:PutObject', day: D0 }])]); // replay: skipped
+      expect(await s.version(A)).toBe(a1);
+      await s.commit([entry('f3', [{ principal: A, action: 's3:PutObject', day: D0 }])]);
+      expect(await s.version(A)).not.toBe(a1);
+      await s.close();
+    });
+  });
+}

@@ -8,7 +8,7 @@ import { LmdbKv } from '../../src/state/lmdb.ts';
 import { KvStore, STORE_FORMAT, compareVersions } from '../../src/state/kvstore.ts';
 import { openStore } from '../../src/state/open.ts';
 import type { Store } from '../../src/state/store.ts';
-import { deltaOf, snapshot, storeContract } from './store-contract.ts';
+import { deltaOf, snapshot, storeContract, versionContract } from './store-contract.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'trailmint-store-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -16,6 +16,8 @@ let n = 0;
 const dirs = new WeakMap<Store, string>();
 
 storeContract('memory', { fresh: () => openStore('memory:') });
+versionContract('memory', { fresh: () => openStore('memory:') });
+versionContract('lmdb', { fresh: () => openStore(path.join(tmp, `v${n++}`)) });
 
 storeContract('lmdb', {
   async fresh() {

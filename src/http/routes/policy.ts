@@ -14,6 +14,32 @@ import { ERROR_SCHEMA, HttpError } from '../errors.ts';
 import { checkPrincipalArn, parseWindow, sessionHint } from '../validation.ts';
 
 const PASS_ROLE = 'iam:PassRole';
+/** Serialized policies kept (least recently used evicted); a few MB at most. */
+const POLICY_CACHE_ENTRIES = 2000;
+
+/** Key → (version, value), LRU-bounded; a hit needs the version it was stored with. */
+export class VersionedCache {
+  private readonly max: number;
+  private readonly map = new Map<string, { version: number; value: string }>();
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  get(key: string, version: number): string | undefined {
+    const hit = this.map.get(key);
+    if (hit === undefined || hit.version !== version) return undefined;
+    this.map.delete(key); // re-insert: Map order is the recency order
+    this.map.set(key, hit);
+    return hit.value;
+  }
+
+  set(key: string, version: number, value: string): void {
+    this.map.delete(key);
+    this.map.set(key, { version, value });
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+}
 
 interface WindowQuery {
   principal: string;
@@ -195,6 +221,7 @@ export async function policyRoutes(
 ): Promise<void> {
   const { store, catalog, telemetry } = deps;
   const now = deps.now ?? Date.now;
+  const cache = new VersionedCache(POLICY_CACHE_ENTRIES);
 
   const request = (q: WindowQuery) => ({
     principal: checkPrincipalArn(q.principal),
@@ -204,20 +231,30 @@ export async function policyRoutes(
   app.get<{ Querystring: WindowQuery & { placeholders: boolean } }>(
     '/v1/policy',
     { schema: { querystring: POLICY_QUERY, response: RESPONSES(POLICY_RESULT) } },
-    async (req) => {
+    async (req, reply) => {
       const { principal, fromDay, toDay } = request(req.query);
+      const placeholders = req.query.placeholders;
       const started = performance.now();
-      const result = await policyFor(
-        store,
-        catalog,
-        principal,
-        { fromDay, toDay },
-        {
-          placeholders: req.query.placeholders,
-        },
-      );
+      // A principal's policy changes only when a commit touches it: serve the serialized answer
+      // again until its version moves (hot principals are queried far more than they change).
+      const version = await store.version?.(principal);
+      const key = `${principal}\n${fromDay}\n${toDay}\n${placeholders ? 1 : 0}`;
+      let body = version === undefined ? undefined : cache.get(key, version);
+      if (body === undefined) {
+        const result = await policyFor(
+          store,
+          catalog,
+          principal,
+          { fromDay, toDay },
+          { placeholders },
+        );
+        if (result !== undefined) {
+          body = JSON.stringify(result);
+          if (version !== undefined) cache.set(key, version, body);
+        }
+      }
       telemetry.policyServed((performance.now() - started) / 1000);
-      if (result !== undefined) return result;
+      if (body !== undefined) return reply.type('application/json; charset=utf-8').send(body);
       const all = await store.actionDetails(principal);
       throw all.length ? noActivity(principal, all, fromDay, toDay) : unknownPrincipal(principal);
     },
