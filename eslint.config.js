@@ -47,4 +47,27 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
+  {
+    // The web view's script runs in the browser, as is (no bundler): browser globals, no Node ones.
+    files: ['src/http/web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'navigator',
+          'location',
+          'history',
+          'sessionStorage',
+          'fetch',
+          'URLSearchParams',
+          'AbortController',
+          'setTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -1,4 +1,5 @@
 // trailmint command line: the one place that knows every concrete class. It wires sources, the worker pool, a store and the policy materializer.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +7,7 @@ import { loadCatalog } from './catalog/catalog.ts';
 import { UsageError } from './errors.ts';
 import { ingestObjects, type IngestProgress, type IngestSummary } from './ingest.ts';
 import { policyFor } from './policy/query.ts';
+import { parsePolicies, unusedPermissions } from './policy/unused.ts';
 import { ParserPool, defaultThreads } from './pool.ts';
 import { listLocal, type SourceObject } from './sources/local.ts';
 import {
@@ -46,6 +48,12 @@ Usage:
       --json prints {principal, from, to, actions, denied, policies, ...}.
   trailmint principals [--store S] [--json]
       Every principal seen, with first/last active day and distinct action count.
+  trailmint unused <principal-arn> --policy FILE [--policy FILE]... [--from D] [--to D]
+                   [--store S] [--json]
+      Which actions the given policies grant that the principal never used in the window, the
+      reduction in percent and a replacement policy (the generated one limited to the grant).
+      A FILE holds one IAM policy document or a JSON array of them; wildcards and NotAction are
+      expanded against the action catalog; resources and conditions are not compared.
   trailmint demo [--store S]
       Ingest the bundled sample logs (samples/cloudtrail) and print a generated policy.
 
@@ -72,6 +80,7 @@ const OPTIONS = {
   from: { type: 'string' },
   to: { type: 'string' },
   placeholders: { type: 'boolean', default: false },
+  policy: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h', default: false },
   version: { type: 'boolean', short: 'v', default: false },
 } as const satisfies ParseArgsConfig['options'];
@@ -83,6 +92,7 @@ interface Flags {
   from?: string;
   to?: string;
   placeholders: boolean;
+  policy?: string[];
 }
 
 export interface Io {
@@ -128,6 +138,8 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
         return await policyCommand(args, flags, io);
       case 'principals':
         return await principalsCommand(args, flags, io);
+      case 'unused':
+        return await unusedCommand(args, flags, io);
       case 'demo':
         return await demoCommand(args, flags, io);
       default:
@@ -343,6 +355,82 @@ async function policyCommand(args: string[], flags: Flags, io: Io): Promise<numb
   });
 }
 
+async function unusedCommand(args: string[], flags: Flags, io: Io): Promise<number> {
+  if (args[0] === undefined)
+    throw new UsageError('NO_PRINCIPAL', 'unused needs a principal ARN and --policy FILE');
+  const principal = checkPrincipalArn(args[0]);
+  if (args.length > 1) throw new UsageError('EXTRA_ARGS', 'unused takes one principal ARN');
+  if (!flags.policy?.length)
+    throw new UsageError(
+      'NO_POLICY',
+      'unused needs --policy FILE (a policy document, or an array)',
+    );
+  const docs: unknown[] = [];
+  const where: string[] = [];
+  for (const file of flags.policy) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'));
+    } catch (err) {
+      throw new UsageError('BAD_POLICY', `--policy ${file}: ${(err as Error).message}`);
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    list.forEach((doc, i) => {
+      docs.push(doc);
+      where.push(Array.isArray(parsed) ? `${file}[${i}]` : file);
+    });
+  }
+  const statements = parsePolicies(docs, (i) => where[i]);
+  const window = windowOf(flags, io);
+  return withStore(flags, io, async (store) => {
+    const catalog = loadCatalog();
+    const result = await policyFor(store, catalog, principal, window, { placeholders: false });
+    if (result === undefined && (await store.actionDetails(principal)).length === 0) {
+      io.err(
+        `trailmint: no activity recorded for ${principal} (see \`trailmint principals\` for who was seen)\n`,
+      );
+      return 1;
+    }
+    const report = unusedPermissions(
+      {
+        principal,
+        from: dayToIso(window.fromDay),
+        to: dayToIso(window.toDay),
+        used: result?.actions ?? [],
+        statements,
+        generated: result?.policies ?? [],
+      },
+      catalog,
+    );
+    if (flags.json) {
+      io.out(JSON.stringify(report) + '\n');
+      return 0;
+    }
+    io.out(
+      `${report.granted} actions granted, ${report.used.length} used from ${report.from} to ${report.to}, ` +
+        `${report.unused.length} unused: ${report.reductionPercent}% reduction\n`,
+    );
+    if (report.notGranted.length)
+      io.out(`used but granted elsewhere: ${report.notGranted.join(', ')}\n`);
+    if (report.unmatched.length)
+      io.out(`matching no known action: ${report.unmatched.join(', ')}\n`);
+    const shown = report.unused.slice(0, 50);
+    if (shown.length) {
+      io.out(
+        `unused${report.unused.length > shown.length ? ' (first 50, --json for all)' : ''}:\n`,
+      );
+      for (const a of shown) io.out(`  ${a}\n`);
+    }
+    io.out(
+      report.suggested.length
+        ? 'suggested policy:\n'
+        : 'suggested policy: none (nothing granted was used)\n',
+    );
+    for (const doc of report.suggested) io.out(JSON.stringify(doc, null, 2) + '\n');
+    return 0;
+  });
+}
+
 async function principalsCommand(args: string[], flags: Flags, io: Io): Promise<number> {
   if (args.length > 0) throw new UsageError('EXTRA_ARGS', 'principals takes no arguments');
   return withStore(flags, io, async (store) => {
@@ -368,7 +456,8 @@ AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SQS, the default credential chain (IRSA on
 TRAILMINT_S3_FORCE_PATH_STYLE=true for S3 look-alikes (MinIO, emulators).
 With neither a queue nor a directory, the service only answers queries over the store.
 
-HTTP: GET /v1/principals, /v1/policy?principal=ARN&from=D&to=D, /v1/actions, /v1/status,
+HTTP: GET /v1/principals, /v1/policy?principal=ARN&from=D&to=D, /v1/actions, /v1/denied,
+POST /v1/unused, /v1/status, the Access Analyzer compatible /policy/generation calls,
 /healthz, /readyz, /metrics. SIGTERM finishes and commits in-flight work, then exits.
 `;
 

@@ -8,8 +8,10 @@ import type { LogLevel } from './telemetry.ts';
 export interface ServiceConfig {
   host: string;
   port: number;
-  /** --store URL: directory (LMDB), memory: */
+  /** --store URL: directory (LMDB), memory:, redis://… */
   store: string;
+  /** Redis store: day sets older than this expire */
+  retentionDays: number;
   /** SQS queue receiving the trail bucket's notifications; unset: follow `watchDir` */
   queueUrl: string | undefined;
   /** with no queue: a local directory ingested as files appear */
@@ -43,7 +45,12 @@ export const SETTINGS = {
   store: {
     env: 'TRAILMINT_STORE',
     flag: 'store',
-    help: 'state: a directory (LMDB, default ./.trailmint) or memory:',
+    help: 'state: a directory (LMDB, default ./.trailmint), memory:, or redis[s]://[user:pass@]host:port[/db][?prefix=P] (password also from TRAILMINT_REDIS_PASSWORD)',
+  },
+  retentionDays: {
+    env: 'TRAILMINT_RETENTION_DAYS',
+    flag: 'retention-days',
+    help: 'Redis store: day sets older than this many days expire (default 400)',
   },
   queueUrl: {
     env: 'TRAILMINT_QUEUE_URL',
@@ -232,6 +239,7 @@ export function resolveConfig(
     host: raw.host ?? '0.0.0.0',
     port: int('port', 8080, 0, 65_535),
     store: raw.store ?? './.trailmint',
+    retentionDays: int('retentionDays', 400, 1, 36_500),
     queueUrl,
     watchDir: queueUrl === undefined ? raw.watchDir : undefined,
     watchIntervalSecs: int('watchIntervalSecs', 5, 1, 86_400),

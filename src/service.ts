@@ -34,7 +34,7 @@ export interface Service {
 export async function startService(config: ServiceConfig, logger?: Logger): Promise<Service> {
   const log = logger ?? createLogger(config.logLevel);
   const catalog = loadCatalog();
-  const store = await openStore(config.store, { catalog });
+  const store = await openStore(config.store, { catalog, retentionDays: config.retentionDays });
   let pool: ParserPool | undefined;
   let app: FastifyInstance | undefined;
   try {

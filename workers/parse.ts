@@ -5,11 +5,13 @@
 // several times faster than any streaming parser, so it takes every file that inflates to at most
 // `wholeFileMaxBytes`; above that, inflate in chunks and split the stream into records
 // (workers/split.ts) so that a 300 MB file needs one record of heap, not the whole document.
+import { isAscii } from 'node:buffer';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Catalog } from '../src/catalog/types.ts';
 import { objectError, type ObjectError } from '../src/errors.ts';
 import type { FileDelta } from '../src/state/delta.ts';
 import { Accumulator, DEFAULT_ACCUMULATOR_OPTIONS } from './accumulate.ts';
+import { hasControlBytes, Scanner, StreamScanner } from './scan.ts';
 import { RecordSplitter, SplitError } from './split.ts';
 
 export interface ParseOptions {
@@ -42,16 +44,28 @@ export async function parseLogFile(
   catalog: Catalog,
   opts: ParseOptions = DEFAULT_PARSE_OPTIONS,
 ): Promise<ParseResult> {
-  const acc = new Accumulator(catalog, { maxResourcesPerAction: opts.maxResourcesPerAction });
-  acc.stats.bytesCompressed = bytes.length;
+  const newAcc = (): Accumulator => {
+    const acc = new Accumulator(catalog, { maxResourcesPerAction: opts.maxResourcesPerAction });
+    acc.stats.bytesCompressed = bytes.length;
+    return acc;
+  };
+  const wholeMax = Math.min(opts.wholeFileMaxBytes, opts.maxInflatedBytes);
+  // The gzip trailer's ISIZE (inflated size mod 2^32) says when gunzipSync would only fail after
+  // inflating wholeMax bytes for nothing: stream at once. Only a hint (it can lie): the result
+  // stands only when the stream really was bigger than wholeMax, and any failure takes the path
+  // below from the start.
+  if (isGzip(bytes) && bytes.length >= 18 && gzipSizeHint(bytes) > wholeMax) {
+    const acc = newAcc();
+    if ((await scanStreaming(bytes, acc, opts)) && acc.stats.bytesInflated > wholeMax) {
+      return { ok: true, delta: acc.finish() };
+    }
+  }
   let text: Uint8Array | undefined;
   if (!isGzip(bytes)) {
     text = bytes; // plain *.json
   } else {
     try {
-      text = gunzipSync(bytes, {
-        maxOutputLength: Math.min(opts.wholeFileMaxBytes, opts.maxInflatedBytes),
-      });
+      text = gunzipSync(bytes, { maxOutputLength: wholeMax });
     } catch (err) {
       if (!isBufferTooLarge(err))
         return { ok: false, error: objectError('GZIP_CORRUPT', messageOf(err)) };
@@ -59,21 +73,116 @@ export async function parseLogFile(
     }
   }
   if (text !== undefined) {
-    acc.stats.bytesInflated = text.length;
-    const error = parseWhole(text, acc);
-    return error ? { ok: false, error } : { ok: true, delta: acc.finish() };
+    const inflated = text.length;
+    const result = parseWhole(text, newAcc, inflated);
+    return 'error' in result ? { ok: false, error: result.error } : { ok: true, delta: result.acc.finish() };
   }
+  const fast = newAcc();
+  if (await scanStreaming(bytes, fast, opts)) return { ok: true, delta: fast.finish() };
+  const acc = newAcc();
   const error = await parseStreaming(bytes, acc, opts);
   return error ? { ok: false, error } : { ok: true, delta: acc.finish() };
 }
 
-function parseWhole(bytes: Uint8Array, acc: Accumulator): ObjectError | undefined {
-  let text: string;
+function gzipSizeHint(bytes: Uint8Array): number {
+  const n = bytes.length;
+  return (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
+}
+
+/** Inflated chunk size of the streaming paths: fewer, larger pieces carry fewer split records. */
+const STREAM_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * The streaming scanner: inflate in chunks, decode each (latin1 while the stream is ASCII), scan
+ * records out of the pieces. True only when the whole stream was a document the scanner vouches
+ * for; false on anything else (bad gzip, bad UTF-8, bad JSON, too large, …) without an error:
+ * the caller then runs parseStreaming from the start, which decides the error.
+ */
+async function scanStreaming(
+  bytes: Uint8Array,
+  acc: Accumulator,
+  opts: ParseOptions,
+): Promise<boolean> {
+  const stream = new StreamScanner((record) => acc.add(record), opts.maxRecordBytes);
+  const gunzip = createGunzip({ chunkSize: STREAM_CHUNK_BYTES });
+  let inflated = 0;
+  let utf8: InstanceType<typeof TextDecoder> | undefined;
+  let first = true;
   try {
-    text = decoder.decode(bytes);
+    const done = (async () => {
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        inflated += chunk.length;
+        if (inflated > opts.maxInflatedBytes) return false;
+        let buf = chunk;
+        if (first) {
+          first = false;
+          if (buf.length < 3) return false;
+          // A byte order mark at the very start is allowed, as the splitter allows it.
+          if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+        }
+        let piece: string;
+        if (utf8 === undefined && isAscii(buf)) piece = buf.toString('latin1');
+        else {
+          // Once a chunk is not ASCII, every later one goes through the decoder: a character
+          // may straddle two chunks.
+          utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+          piece = utf8.decode(buf, { stream: true });
+        }
+        if (!stream.push(piece, hasControlBytes(buf))) return false;
+      }
+      if (utf8 !== undefined && utf8.decode() !== '') return false;
+      return stream.end();
+    })();
+    gunzip.end(bytes);
+    const ok = await done;
+    acc.stats.bytesInflated = inflated;
+    return ok;
   } catch {
-    return objectError('NOT_UTF8');
+    return false;
+  } finally {
+    gunzip.destroy();
   }
+}
+
+/**
+ * Decodes the whole document once, then the scanner (workers/scan.ts) takes it; when the scanner
+ * does not vouch for it (bad JSON, not CloudTrail, a case it leaves alone), JSON.parse of the
+ * same text with a fresh accumulator decides, exactly as before the scanner existed.
+ */
+function parseWhole(
+  bytes: Uint8Array,
+  newAcc: () => Accumulator,
+  inflated: number,
+): { acc: Accumulator } | { error: ObjectError } {
+  const buf = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let text: string;
+  // ASCII (almost every CloudTrail file): latin1 is the same text, and measurably faster to
+  // make than a UTF-8 decode.
+  if (isAscii(buf)) text = buf.toString('latin1');
+  else {
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      return { error: objectError('NOT_UTF8') };
+    }
+  }
+  let acc = newAcc();
+  acc.stats.bytesInflated = inflated;
+  const scanner = new Scanner();
+  if (scanner.init(text, hasControlBytes(buf))) {
+    const ok = scanner.document((record) => acc.add(record));
+    if (ok) return { acc };
+  }
+  acc = newAcc();
+  acc.stats.bytesInflated = inflated;
+  const error = parseText(text, acc);
+  return error ? { error } : { acc };
+}
+
+/** The reference path: JSON.parse of the whole text, then every record through Accumulator.add. */
+export function parseText(text: string, acc: Accumulator): ObjectError | undefined {
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -21,9 +21,13 @@ import {
   isHttpErrorCode,
   type HttpErrorCode,
 } from './errors.ts';
+import { accessAnalyzerRoutes, type PolicyJobOptions } from './routes/accessanalyzer.ts';
+import { deniedRoutes } from './routes/denied.ts';
 import { opsRoutes } from './routes/ops.ts';
 import { policyRoutes } from './routes/policy.ts';
 import { principalsRoutes } from './routes/principals.ts';
+import { unusedRoutes } from './routes/unused.ts';
+import { webRoutes } from './routes/web.ts';
 
 /** The only body route (POST /v1/unused) takes one policy document; IAM caps those far below. */
 export const BODY_LIMIT_BYTES = 1024 * 1024;
@@ -41,6 +45,8 @@ export interface AppDeps {
   /** ms since the epoch; decides "today" for default windows */
   now?: () => number;
   logger?: Logger;
+  /** Access Analyzer compatible policy generation jobs kept in memory (cap, TTL; see routes/accessanalyzer.ts) */
+  policyJobs?: Partial<PolicyJobOptions>;
 }
 
 const PARAMETER_PLACE: Record<string, string> = {
@@ -109,5 +115,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(opsRoutes, { deps });
   void app.register(principalsRoutes, { deps });
   void app.register(policyRoutes, { deps });
+  void app.register(unusedRoutes, { deps });
+  void app.register(deniedRoutes, { deps });
+  void app.register(accessAnalyzerRoutes, { deps });
+  void app.register(webRoutes);
   return app;
 }

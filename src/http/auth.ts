@@ -3,9 +3,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { HttpError } from './errors.ts';
+import { WEB_PATHS } from './routes/web.ts';
 
-/** Routes a kubelet or Prometheus calls without credentials. */
-export const OPEN_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+/**
+ * Routes a kubelet or Prometheus calls without credentials, and the web view's page and assets
+ * (no data in them: the page asks for the token and sends it on its API calls).
+ */
+export const OPEN_ROUTES: ReadonlySet<string> = new Set([
+  '/healthz',
+  '/readyz',
+  '/metrics',
+  ...WEB_PATHS,
+]);
 
 const SCHEME = 'bearer ';
 

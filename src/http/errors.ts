@@ -14,6 +14,8 @@ export const HTTP_ERRORS = {
   BAD_NEXT_TOKEN: 400,
   /** a request the server could not read (a body that is not JSON, a malformed URL) */
   BAD_REQUEST: 400,
+  /** a policy document given to POST /v1/unused is not a valid IAM identity policy */
+  BAD_POLICY: 400,
   UNAUTHORIZED: 401,
   /** no such route */
   NOT_FOUND: 404,
@@ -62,5 +64,73 @@ export const ERROR_SCHEMA = {
       required: ['code', 'message'],
       properties: { code: { type: 'string' }, message: { type: 'string' } },
     },
+  },
+} as const;
+
+// ---- The Access Analyzer compatible routes (/policy/generation…) answer in AWS's REST-JSON error
+// shape instead: header `x-amzn-errortype: <type>` and body `{"message", …}`, which the AWS SDK
+// turns into its typed exceptions (ValidationException, ResourceNotFoundException, …).
+
+export const AWS_ERRORS = {
+  /** a parameter is missing, malformed or out of range; `fieldList` names it */
+  ValidationException: 400,
+  /** no or a wrong bearer token while TRAILMINT_API_TOKEN is set */
+  AccessDeniedException: 403,
+  /** no such policy generation job (never started, evicted or expired) */
+  ResourceNotFoundException: 404,
+  /** no such operation under /policy */
+  UnknownOperationException: 404,
+  /** a clientToken reused with different parameters */
+  ConflictException: 409,
+  InternalServerException: 500,
+} as const satisfies Record<string, number>;
+
+export type AwsErrorType = keyof typeof AWS_ERRORS;
+
+/** ValidationExceptionReason of the Access Analyzer API. */
+export type AwsValidationReason = 'cannotParse' | 'fieldValidationFailed' | 'other';
+
+export interface AwsErrorFields {
+  reason?: AwsValidationReason;
+  fieldList?: { name: string; message: string }[];
+  resourceId?: string;
+  resourceType?: string;
+}
+
+export class AwsError extends Error {
+  readonly type: AwsErrorType;
+  readonly statusCode: number;
+  readonly fields: AwsErrorFields;
+  constructor(type: AwsErrorType, message: string, fields: AwsErrorFields = {}) {
+    super(message);
+    this.name = 'AwsError';
+    this.type = type;
+    this.statusCode = AWS_ERRORS[type];
+    this.fields = fields;
+  }
+}
+
+/** The body of an AWS-shaped error: `message` first, then the type's own members. */
+export function awsErrorBody(err: AwsError): { message: string } & AwsErrorFields {
+  return { message: err.message, ...err.fields };
+}
+
+/** The response schema of every 4xx/5xx answer on the Access Analyzer compatible routes. */
+export const AWS_ERROR_SCHEMA = {
+  type: 'object',
+  required: ['message'],
+  properties: {
+    message: { type: 'string' },
+    reason: { type: 'string' },
+    fieldList: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['name', 'message'],
+        properties: { name: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
+    resourceId: { type: 'string' },
+    resourceType: { type: 'string' },
   },
 } as const;
