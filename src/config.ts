@@ -29,6 +29,9 @@ export interface ServiceConfig {
   maxObjectBytes: number;
   maxInflatedBytes: number;
   shutdownTimeoutSecs: number;
+  /** Access Analyzer compatible jobs kept in memory, and for how long */
+  policyJobsMax: number;
+  policyJobsTtlSecs: number;
   consumer: Omit<ConsumerOptions, 'queueUrl'>;
 }
 
@@ -97,6 +100,16 @@ export const SETTINGS = {
     env: 'TRAILMINT_SHUTDOWN_TIMEOUT_SECS',
     flag: 'shutdown-timeout-secs',
     help: 'on SIGTERM, longest wait for in-flight work (default 60)',
+  },
+  policyJobsMax: {
+    env: 'TRAILMINT_POLICY_JOBS_MAX',
+    flag: 'policy-jobs-max',
+    help: 'Access Analyzer compatible policy generation jobs kept, oldest evicted (default 1000)',
+  },
+  policyJobsTtlSecs: {
+    env: 'TRAILMINT_POLICY_JOBS_TTL_SECS',
+    flag: 'policy-jobs-ttl-secs',
+    help: 'how long a finished job stays readable (default 604800: 7 days)',
   },
   waitTimeSecs: {
     env: 'TRAILMINT_WAIT_TIME_SECS',
@@ -253,6 +266,8 @@ export function resolveConfig(
     maxObjectBytes,
     maxInflatedBytes,
     shutdownTimeoutSecs: int('shutdownTimeoutSecs', 60, 1, 3600),
+    policyJobsMax: int('policyJobsMax', 1000, 1, 1_000_000),
+    policyJobsTtlSecs: int('policyJobsTtlSecs', 7 * 86_400, 1, 366 * 86_400),
     consumer: {
       waitTimeSecs: int('waitTimeSecs', 20, 0, 20),
       visibilityTimeoutSecs,

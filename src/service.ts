@@ -80,7 +80,15 @@ export async function startService(config: ServiceConfig, logger?: Logger): Prom
       (consumer ? consumer.isRunning : watcher ? watcher.isRunning : true);
     let stopping = false;
 
-    app = buildApp({ store, catalog, telemetry, apiToken: config.apiToken, ready, logger: log });
+    app = buildApp({
+      store,
+      catalog,
+      telemetry,
+      apiToken: config.apiToken,
+      ready,
+      logger: log,
+      policyJobs: { maxJobs: config.policyJobsMax, ttlSecs: config.policyJobsTtlSecs },
+    });
     const url = await app.listen({ host: config.host, port: config.port });
     consumer?.start();
     watcher?.start();
