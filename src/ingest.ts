@@ -23,6 +23,8 @@ export interface IngestObserver {
   objectDone(ref: ObjectRef, stats: FileStats, seconds: number): void;
   objectFailed(ref: ObjectRef, error: ObjectError, action: 'retry' | 'skip'): void;
   committed(files: number, seconds: number): void;
+  /** read, but JSON that is not a CloudTrail log file: passed over, not a failure */
+  objectSkipped?(reason: 'not a log file', key: string): void;
 }
 
 export interface IngestProgress {
@@ -134,7 +136,7 @@ export async function ingestObjects(
       // JSON that is not a log file (a digest, a manifest): passed over and counted, not a failure.
       files.skipped++;
       skipped.push({ file: object.name, reason: result.error.message });
-      observer?.objectFailed(object.ref, result.error, 'skip');
+      observer?.objectSkipped?.('not a log file', object.ref.key);
       return;
     }
     if (!result.ok) {

@@ -91,6 +91,7 @@ export class DirectoryWatcher {
           observer: {
             objectDone: (ref, stats, seconds) => observer.objectDone(ref, stats, seconds),
             committed: (files, seconds) => observer.committed(files, seconds),
+            objectSkipped: (reason, key) => observer.objectSkipped(reason, key),
             objectFailed: (ref, error, action) => {
               if (errorAction(error.code) === 'skip') this.bad.set(ref.key, ref.tag);
               observer.objectFailed(ref, error, action);
