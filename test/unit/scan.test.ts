@@ -1,0 +1,592 @@
+// The record scanner (workers/scan.ts) against the JSON.parse path it replaces, differentially:
+// the fields it extracts per record and the FileDelta that parseLogFile makes, on (a) every real
+// fixture file, (b) generated documents (real records reshuffled and re-serialized with escapes,
+// unicode, whitespace, duplicate keys, decoy nested keys, numbers where strings belong, huge
+// requestParameters) and (c) mutated and truncated documents (same error codes), through the
+// whole-file path and the streaming path (cut at random chunk boundaries).
+//
+// Runs are bounded for CI; for a longer hunt: FUZZ_RUNS=100000 npx vitest run test/unit/scan.test.ts
+// A document that ever breaks sameness belongs in test/fixtures/scan/ (every file there is checked).
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loadCatalog } from '../../src/catalog/catalog.ts';
+import { principalOf } from '../../src/catalog/principal.ts';
+import type { ObjectError } from '../../src/errors.ts';
+import type { FileDelta } from '../../src/state/delta.ts';
+import { Accumulator } from '../../workers/accumulate.ts';
+import {
+  DEFAULT_PARSE_OPTIONS,
+  parseLogFile,
+  parseStreaming,
+  parseText,
+  type ParseOptions,
+} from '../../workers/parse.ts';
+import { hasControlBytes, Scanner, StreamScanner, type ScannedRecord } from '../../workers/scan.ts';
+
+const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
+const SCAN_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/scan');
+const RUNS = Number(process.env.FUZZ_RUNS ?? 0) || undefined;
+const runs = (ci: number): number => RUNS ?? ci;
+/** A long fuzz run may take hours; CI runs stay well under the default. */
+const TIMEOUT = RUNS ? 86_400_000 : 60_000;
+const catalog = loadCatalog();
+const strict = new TextDecoder('utf-8', { fatal: true });
+
+type Outcome = { delta: FileDelta } | { code: string };
+
+function outcome(
+  result: { ok: true; delta: FileDelta } | { ok: false; error: ObjectError },
+): Outcome {
+  return result.ok ? { delta: result.delta } : { code: result.error.code };
+}
+
+/** The whole-file path as it was before the scanner: TextDecoder(fatal) + JSON.parse + add. */
+function referenceWhole(inflated: Uint8Array, compressed: number): Outcome {
+  const acc = new Accumulator(catalog);
+  acc.stats.bytesCompressed = compressed;
+  acc.stats.bytesInflated = inflated.length;
+  let text: string;
+  try {
+    text = strict.decode(inflated);
+  } catch {
+    return { code: 'NOT_UTF8' };
+  }
+  const error = parseText(text, acc);
+  return error ? { code: error.code } : { delta: acc.finish() };
+}
+
+/** The streaming path as it was: RecordSplitter + JSON.parse per record. */
+async function referenceStreaming(gz: Uint8Array, opts: ParseOptions): Promise<Outcome> {
+  const acc = new Accumulator(catalog);
+  acc.stats.bytesCompressed = gz.length;
+  const error = await parseStreaming(gz, acc, opts);
+  return error ? { code: error.code } : { delta: acc.finish() };
+}
+
+// Every file streams when the whole-file limit is one byte.
+const STREAM_OPTS: ParseOptions = { ...DEFAULT_PARSE_OPTIONS, wholeFileMaxBytes: 1 };
+const SCAN: ParseOptions = { ...DEFAULT_PARSE_OPTIONS, scanner: true };
+const STREAM_SCAN: ParseOptions = { ...STREAM_OPTS, scanner: true };
+
+/** What parseLogFile did before the scanner: whole file up to wholeFileMaxBytes, else streaming. */
+async function reference(
+  gz: Uint8Array,
+  inflated: Uint8Array,
+  opts: ParseOptions,
+): Promise<Outcome> {
+  return inflated.length <= opts.wholeFileMaxBytes
+    ? referenceWhole(inflated, gz.length)
+    : referenceStreaming(gz, opts);
+}
+
+/** parseLogFile on both paths, with and without the scanner, against both references. */
+async function expectSame(inflated: Uint8Array): Promise<void> {
+  const gz = gzipSync(inflated);
+  const whole = await reference(gz, inflated, DEFAULT_PARSE_OPTIONS);
+  const streaming = await reference(gz, inflated, STREAM_OPTS);
+  expect(outcome(await parseLogFile(gz, catalog, SCAN))).toEqual(whole);
+  expect(outcome(await parseLogFile(gz, catalog, STREAM_SCAN))).toEqual(streaming);
+  expect(outcome(await parseLogFile(gz, catalog))).toEqual(whole);
+  expect(outcome(await parseLogFile(gz, catalog, STREAM_OPTS))).toEqual(streaming);
+}
+
+// ---- extracted fields -------------------------------------------------------------------------
+
+type Rec = Record<string, unknown>;
+const isObj = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What principalOf & co. read of a parsed userIdentity: the shape the scanner builds. */
+function identityView(u: unknown): unknown {
+  if (!isObj(u)) return u;
+  const ctx = u.sessionContext;
+  let sessionContext: unknown = ctx;
+  if (isObj(ctx)) {
+    const issuer = ctx.sessionIssuer;
+    sessionContext = { sessionIssuer: isObj(issuer) ? { arn: issuer.arn } : issuer };
+  }
+  return {
+    type: u.type,
+    arn: u.arn,
+    accountId: u.accountId,
+    invokedBy: u.invokedBy,
+    sessionContext,
+  };
+}
+
+const FIELDS = [
+  'eventID',
+  'eventType',
+  'eventCategory',
+  'insightDetails',
+  'eventSource',
+  'eventName',
+  'eventTime',
+  '@timestamp',
+  'errorCode',
+  'errorMessage',
+  'awsRegion',
+  'recipientAccountId',
+  'resources',
+  'requestParameters',
+  'responseElements',
+] as const;
+
+function fieldsOf(r: ScannedRecord | Rec): Rec {
+  const out: Rec = {};
+  for (const f of FIELDS) out[f] = (r as Rec)[f];
+  out.userIdentity = r === null ? undefined : (r as Rec).userIdentity;
+  return out;
+}
+
+/** The scanner's view of a document: per record its fields, or null for a non-object element. */
+function scanned(text: string, bytes: Uint8Array): (Rec | null)[] | undefined {
+  const scanner = new Scanner();
+  const out: (Rec | null)[] = [];
+  if (!scanner.init(text, hasControlBytes(bytes))) return undefined;
+  return scanner.document((r) => out.push(r === null ? null : fieldsOf(r))) ? out : undefined;
+}
+
+/** JSON.parse's view of the same: undefined when it is not a CloudTrail document. */
+function parsed(text: string): (Rec | null)[] | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const records = isObj(doc) ? doc.Records : undefined;
+  if (!Array.isArray(records)) return undefined;
+  return records.map((r) => {
+    if (!isObj(r)) return null;
+    const f = fieldsOf(r);
+    f.userIdentity = identityView(r.userIdentity);
+    return f;
+  });
+}
+
+/** The scanner vouches only for what JSON.parse accepts, and then extracts the same fields. */
+function expectSameFields(bytes: Uint8Array): void {
+  let text: string;
+  try {
+    text = strict.decode(bytes);
+  } catch {
+    return; // NOT_UTF8 is decided before the scanner
+  }
+  const fromScan = scanned(text, bytes);
+  const fromParse = parsed(text);
+  if (fromScan === undefined) return; // the JSON.parse path decides (checked by expectSame)
+  expect(fromParse).toBeDefined();
+  expect(fromScan).toEqual(fromParse);
+  for (let i = 0; i < fromScan.length; i++) {
+    const a = fromScan[i]?.userIdentity;
+    expect(principalOf(a)).toEqual(
+      principalOf((JSON.parse(text) as Rec[] & { Records: Rec[] }).Records[i]?.userIdentity),
+    );
+  }
+}
+
+/** The StreamScanner cut at `cuts` sees the same records as the one-piece scanner. */
+function streamed(text: string, cuts: number[]): (Rec | null)[] | undefined {
+  const out: (Rec | null)[] = [];
+  const stream = new StreamScanner((r) => out.push(r === null ? null : fieldsOf(r)), 1 << 26);
+  const bounds = [...new Set(cuts.map((c) => Math.min(Math.max(c, 0), text.length)))].sort(
+    (a, b) => a - b,
+  );
+  let from = 0;
+  for (const to of [...bounds, text.length]) {
+    const piece = text.slice(from, to);
+    if (!stream.push(piece, hasControlBytes(Buffer.from(piece, 'utf8')))) return undefined;
+    from = to;
+  }
+  return stream.end() ? out : undefined;
+}
+
+// ---- (a) the real fixtures --------------------------------------------------------------------
+
+const fixtureFiles = (readdirSync(FIXTURES, { recursive: true }) as string[])
+  .filter((f) => f.endsWith('.json.gz'))
+  .sort();
+
+describe('scanner vs JSON.parse on the real fixtures', () => {
+  it('finds them', () => expect(fixtureFiles.length).toBeGreaterThan(400));
+
+  it.each(fixtureFiles)('%s', async (file) => {
+    const gz = readFileSync(path.join(FIXTURES, file));
+    const inflated = gunzipSync(gz);
+    expectSameFields(inflated);
+    const text = inflated.toString('utf8');
+    if (!file.includes('digest')) {
+      // Real log files are all ones the scanner takes (no fallback hides a gap).
+      expect(scanned(text, inflated)).toBeDefined();
+      expect(streamed(text, [text.length >> 1, text.length >> 2])).toEqual(scanned(text, inflated));
+    }
+    for (const [opts, ref] of [
+      [SCAN, DEFAULT_PARSE_OPTIONS],
+      [STREAM_SCAN, STREAM_OPTS],
+      [DEFAULT_PARSE_OPTIONS, DEFAULT_PARSE_OPTIONS],
+      [STREAM_OPTS, STREAM_OPTS],
+    ] as const) {
+      expect(outcome(await parseLogFile(gz, catalog, opts))).toEqual(
+        await reference(gz, inflated, ref),
+      );
+    }
+  });
+
+  const scanFixtures = readdirSync(SCAN_FIXTURES)
+    .filter((f) => f.endsWith('.json.gz'))
+    .sort();
+  it('finds test/fixtures/scan', () => expect(scanFixtures.length).toBeGreaterThan(0));
+  it.each(scanFixtures)('test/fixtures/scan/%s', async (file) => {
+    const bytes = gunzipSync(readFileSync(path.join(SCAN_FIXTURES, file)));
+    expectSameFields(bytes);
+    await expectSame(bytes);
+  });
+});
+
+// ---- (b) generated documents ------------------------------------------------------------------
+
+const realRecords: Rec[] = [];
+for (const f of fixtureFiles) {
+  const doc = JSON.parse(gunzipSync(readFileSync(path.join(FIXTURES, f))).toString('utf8'));
+  if (Array.isArray(doc?.Records)) for (const r of doc.Records) if (isObj(r)) realRecords.push(r);
+}
+
+/** Serialization choices, drawn per document (a PRNG seeded by fast-check). */
+interface Style {
+  next: () => number; // [0, 1)
+  ws: number; // probability of whitespace at each gap
+  escape: number; // probability of writing a char of a string as \uXXXX (or \/ for '/')
+}
+
+function gap(st: Style): string {
+  if (st.next() >= st.ws) return '';
+  return [' ', '\n', '\t', '\r\n', '  '][Math.floor(st.next() * 5)];
+}
+
+function str(s: string, st: Style): string {
+  if (st.escape === 0) return JSON.stringify(s);
+  let out = '"';
+  for (const part of JSON.stringify(s)
+    .slice(1, -1)
+    .match(/\\u[0-9a-f]{4}|\\.|[\s\S]/g) ?? []) {
+    if (part.length === 1 && st.next() < st.escape) {
+      out +=
+        part === '/' && st.next() < 0.5
+          ? '\\/'
+          : '\\u' + part.charCodeAt(0).toString(16).padStart(4, '0');
+    } else out += part;
+  }
+  return out + '"';
+}
+
+/** JSON text of v with random whitespace and escapes; members as [key, text] pairs for objects. */
+function ser(v: unknown, st: Style): string {
+  if (typeof v === 'string') return str(v, st);
+  if (Array.isArray(v))
+    return '[' + gap(st) + v.map((x) => ser(x, st)).join(gap(st) + ',' + gap(st)) + gap(st) + ']';
+  if (isObj(v))
+    return obj(
+      Object.entries(v).map(([k, x]) => [k, ser(x, st)]),
+      st,
+    );
+  return JSON.stringify(v) ?? 'null';
+}
+
+function obj(members: [string, string][], st: Style): string {
+  return (
+    '{' +
+    gap(st) +
+    members
+      .map(([k, t]) => str(k, st) + gap(st) + ':' + gap(st) + t)
+      .join(gap(st) + ',' + gap(st)) +
+    gap(st) +
+    '}'
+  );
+}
+
+const ODD_VALUES = [null, 0, -1.5e3, true, false, [], {}, [1, 'x'], { a: 'b' }, '', 'x'];
+const WANTED = [
+  'eventID',
+  'eventType',
+  'eventCategory',
+  'eventSource',
+  'eventName',
+  'eventTime',
+  'errorCode',
+  'errorMessage',
+  'awsRegion',
+  'recipientAccountId',
+  'userIdentity',
+  'resources',
+  'requestParameters',
+  'responseElements',
+  '@timestamp',
+  'insightDetails',
+];
+
+/** One record's text: a real record reshaped. */
+function recordText(base: Rec, st: Style, edits: number[]): string {
+  const members: [string, string][] = Object.entries(base).map(([k, v]) => [k, ser(v, st)]);
+  for (const e of edits) {
+    const kind = e % 8;
+    const at = Math.floor(e / 8) % (members.length + 1);
+    const key = WANTED[Math.floor(e / 64) % WANTED.length];
+    const odd = ODD_VALUES[Math.floor(e / 1024) % ODD_VALUES.length];
+    if (kind === 0 && members.length > 1) {
+      // shuffle: move one member
+      const [m] = members.splice(at % members.length, 1);
+      members.splice(Math.floor(e / 16) % (members.length + 1), 0, m);
+    } else if (kind === 1) {
+      // a wanted key holding a number, null, an object, … (a duplicate: JSON.parse keeps the last)
+      members.splice(at, 0, [key, ser(odd, st)]);
+    } else if (kind === 2) {
+      // the same key twice, the real value last or first
+      const i = members.findIndex(([k]) => k === key);
+      if (i >= 0) members.splice(at, 0, [key, ser(odd, st)]);
+    } else if (kind === 3) {
+      // decoys: wanted names nested below the top level
+      members.splice(at, 0, [
+        'nested',
+        ser({ [key]: 'decoy', x: [{ [key]: { eventName: 'No' } }] }, st),
+      ]);
+    } else if (kind === 4) {
+      // huge requestParameters (or a huge unknown member)
+      const big = {
+        bucketName: 'b-' + 'x'.repeat(e % 50),
+        key: 'k/'.repeat(2000 + (e % 3000)),
+        blob: 'é😀"\\'.repeat(500),
+      };
+      members.splice(at, 0, [e % 16 < 8 ? 'requestParameters' : 'blob', ser(big, st)]);
+    } else if (kind === 5) {
+      // unicode and escapes in wanted strings
+      members.splice(at, 0, [key, ser('a"b\\c/d\u0001é€😀\ud800' + key, st)]);
+    } else if (kind === 6) {
+      members.splice(at, 0, [
+        'deep',
+        ser(
+          Array.from({ length: 30 }).reduce((v: unknown) => ({ a: [v] }), 1),
+          st,
+        ),
+      ]);
+    } else {
+      // userIdentity variants
+      const ids: unknown[] = [
+        {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::123456789012:assumed-role/R/s',
+          sessionContext: {
+            sessionIssuer: { arn: 'arn:aws:iam::123456789012:role/p/R', arn2: 1 },
+            attributes: {},
+          },
+        },
+        {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::123456789012:assumed-role/R/s',
+          sessionContext: [],
+        },
+        {
+          type: 'AssumedRole',
+          arn: 'arn:aws:sts::123456789012:assumed-role/R/s',
+          sessionContext: { sessionIssuer: 'x' },
+        },
+        { type: 'Root', accountId: '123456789012' },
+        { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/u', type2: 'x' },
+        { invokedBy: 'ec2.amazonaws.com' },
+        [1],
+        'AssumedRole',
+      ];
+      members.splice(at, 0, ['userIdentity', ser(ids[Math.floor(e / 8) % ids.length], st)]);
+    }
+  }
+  return obj(members, st);
+}
+
+function styleOf(seed: number, ws: number, escape: number): Style {
+  let x = seed | 1;
+  return {
+    next: () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) / 2 ** 32;
+    },
+    ws,
+    escape,
+  };
+}
+
+const docArb = fc
+  .record({
+    picks: fc.array(fc.nat(), { minLength: 1, maxLength: 12 }),
+    edits: fc.array(fc.array(fc.nat(), { maxLength: 4 }), { maxLength: 12 }),
+    seed: fc.integer(),
+    ws: fc.constantFrom(0, 0, 0.1, 0.5),
+    escape: fc.constantFrom(0, 0, 0.02, 0.3),
+    extras: fc.constantFrom(0, 1, 2),
+    dupIds: fc.boolean(),
+  })
+  .map(({ picks, edits, seed, ws, escape, extras, dupIds }) => {
+    const st = styleOf(seed, ws, escape);
+    const texts = picks.map((p, i) =>
+      recordText(realRecords[p % realRecords.length], st, edits[i] ?? []),
+    );
+    if (dupIds && texts.length > 1) texts.push(texts[0]); // a duplicate delivery
+    if (extras === 2) texts.splice(1, 0, '1', 'null', '"x"', '[]');
+    const records = '[' + gap(st) + texts.join(gap(st) + ',' + gap(st)) + gap(st) + ']';
+    const members: [string, string][] = [['Records', records]];
+    if (extras > 0) members.unshift(['before', ser({ Records: [1], s: 'x' }, st)]);
+    if (extras > 0) members.push(['after', ser([{ eventName: 'x' }], st)]);
+    return gap(st) + obj(members, st) + gap(st);
+  });
+
+describe('scanner vs JSON.parse on generated documents', () => {
+  it('are valid JSON (the generator itself)', () => {
+    fc.assert(
+      fc.property(docArb, (text) => {
+        expect(() => JSON.parse(text)).not.toThrow();
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it(
+    'extracts the same fields, record by record, however the text is cut',
+    () => {
+      fc.assert(
+        fc.property(docArb, fc.array(fc.nat(), { maxLength: 8 }), (text, cuts) => {
+          const bytes = Buffer.from(text, 'utf8');
+          expectSameFields(bytes);
+          const whole = scanned(text, bytes);
+          expect(whole).toBeDefined();
+          expect(
+            streamed(
+              text,
+              cuts.map((c) => c % (text.length + 1)),
+            ),
+          ).toEqual(whole);
+        }),
+        { numRuns: runs(100) },
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'makes the same FileDelta on both paths',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(docArb, async (text) => {
+          await expectSame(Buffer.from(text, 'utf8'));
+        }),
+        { numRuns: runs(60) },
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+// ---- (c) mutated and truncated documents ------------------------------------------------------
+
+const MUTATIONS = [
+  ...'{}[]",:\\ 0an-.eE+tu\u00ff\n\t\u0001/',
+  '\u00e9',
+  '\ufeff',
+  '\\u',
+  '\\"',
+  '"Records":[',
+  '}]',
+];
+
+describe('scanner vs JSON.parse on mutated documents', () => {
+  it(
+    'gives the same delta or the same error code, on both paths',
+    async () => {
+      const mutation = fc.tuple(
+        fc.nat(),
+        fc.constantFrom('delete', 'insert', 'replace'),
+        fc.constantFrom(...MUTATIONS),
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          docArb,
+          fc.array(mutation, { minLength: 1, maxLength: 3 }),
+          async (text, mutations) => {
+            let bytes = Buffer.from(text, 'utf8');
+            for (const [at, kind, s] of mutations) {
+              const i = at % (bytes.length + 1);
+              const ins = s === '\u00ff' ? Buffer.from([0xff]) : Buffer.from(s, 'utf8');
+              const rest = bytes.subarray(kind === 'insert' ? i : i + 1);
+              bytes = Buffer.concat([
+                bytes.subarray(0, i),
+                kind === 'delete' ? Buffer.alloc(0) : ins,
+                rest,
+              ]);
+            }
+            expectSameFields(bytes);
+            await expectSame(bytes);
+          },
+        ),
+        { numRuns: runs(100) },
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'gives the same error for every truncation',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(docArb, fc.nat(), async (text, at) => {
+          const bytes = Buffer.from(text, 'utf8');
+          const cut = bytes.subarray(0, at % bytes.length);
+          expectSameFields(cut);
+          await expectSame(cut);
+        }),
+        { numRuns: runs(60) },
+      );
+    },
+    TIMEOUT,
+  );
+});
+
+// ---- edge cases, by hand ----------------------------------------------------------------------
+
+describe('scanner edge cases', () => {
+  const one = (record: string) => `{"Records":[${record}]}`;
+  it.each([
+    [
+      'escaped key',
+      one(
+        '{"event\\u004eame":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"Root","accountId":"123456789012"}}',
+      ),
+    ],
+    [
+      'duplicate Records (last wins)',
+      '{"Records":[{"eventID":"a"}],"Records":[{"eventID":"b"},1]}',
+    ],
+    ['control char in a string', one('{"eventName":"Get\nObject"}')],
+    ['tab in a skipped string', one('{"x":"a\tb","eventName":"GetObject"}')],
+    ['bad escape', one('{"x":"a\\xb"}')],
+    ['bad number', one('{"x":01}')],
+    ['trailing comma', one('{"x":1,}')],
+    ['lone surrogate escape', one('{"eventName":"\\ud800x"}')],
+    [
+      'numbers where strings belong',
+      one('{"eventName":1,"eventSource":null,"errorCode":403,"eventID":7}'),
+    ],
+    ['pretty-printed', JSON.stringify({ Records: realRecords.slice(0, 5) }, null, 2)],
+    ['BOM', '\ufeff' + one('{}')],
+    ['two BOMs', '\ufeff\ufeff' + one('{}')],
+    ['not CloudTrail', '{"digestPublicKeyFingerprint":"x"}'],
+    ['Records not an array', '{"Records":{}}'],
+    ['data after the document', one('{}') + ' x'],
+    ['empty', ''],
+  ])('%s', async (_name, text) => {
+    const bytes = Buffer.from(text, 'utf8');
+    expectSameFields(bytes);
+    await expectSame(bytes);
+  });
+});
