@@ -7,51 +7,68 @@ import type { ActionInfo, Catalog, ResourceTypeInfo } from './types.ts';
 
 export class ActionCatalog implements Catalog {
   readonly version: string;
-  private readonly byName = new Map<string, ActionInfo>();
-  /** "prefix:action" lower-cased → canonical name; IAM action names are case-insensitive */
-  private readonly folded = new Map<string, string>();
+  private readonly file: CatalogFile;
   private readonly idOrder: readonly string[];
   private readonly idOf = new Map<string, number>();
+  // Built on first use: every worker thread loads the catalog, most never need all of it.
+  private readonly infos = new Map<string, ActionInfo>();
+  /** "prefix:action" lower-cased → canonical name; IAM action names are case-insensitive */
+  private folded: Map<string, string> | undefined;
   private sortedActions: string[] | undefined;
   private readonly sortedServices: string[];
 
   constructor(file: CatalogFile) {
+    this.file = file;
     this.version = file.version;
-    this.idOrder = file.actions.map((a) => a[0]);
+    const order: string[] = new Array(file.actions.length);
     for (let id = 0; id < file.actions.length; id++) {
-      const [name, accessLevel, types] = file.actions[id];
+      const name = file.actions[id][0];
+      order[id] = name;
       this.idOf.set(name, id);
-      if (accessLevel === null) continue; // retired: keeps its id, no longer an action
-      const colon = name.indexOf(':');
-      const service = name.slice(0, colon);
-      const formats = file.services[service]?.resourceTypes ?? {};
-      const resourceTypes: ResourceTypeInfo[] = types.map((t) => {
-        const required = t.endsWith('*');
-        const rt = required ? t.slice(0, -1) : t;
-        return { name: rt, required, arnFormats: formats[rt] ?? [] };
-      });
-      this.byName.set(name, { name, service, accessLevel, resourceTypes });
-      this.folded.set(name.toLowerCase(), name);
     }
+    this.idOrder = order;
     this.sortedServices = Object.keys(file.services).sort();
   }
 
   has(name: string): boolean {
-    return this.byName.has(name);
+    const id = this.idOf.get(name);
+    // A retired action keeps its id but is no longer an action.
+    return id !== undefined && this.file.actions[id][1] !== null;
   }
 
   canonical(prefix: string, action: string): string | undefined {
     const exact = prefix + ':' + action;
-    if (this.byName.has(exact)) return exact;
+    if (this.has(exact)) return exact;
+    if (this.folded === undefined) {
+      this.folded = new Map();
+      for (const [name, level] of this.file.actions) {
+        if (level !== null) this.folded.set(name.toLowerCase(), name);
+      }
+    }
     return this.folded.get(exact.toLowerCase());
   }
 
   info(name: string): ActionInfo | undefined {
-    return this.byName.get(name);
+    let info = this.infos.get(name);
+    if (info !== undefined) return info;
+    const id = this.idOf.get(name);
+    if (id === undefined) return undefined;
+    const [, accessLevel, types] = this.file.actions[id];
+    if (accessLevel === null) return undefined;
+    const service = name.slice(0, name.indexOf(':'));
+    const formats = this.file.services[service]?.resourceTypes ?? {};
+    const resourceTypes: ResourceTypeInfo[] = types.map((t) => {
+      const required = t.endsWith('*');
+      const rt = required ? t.slice(0, -1) : t;
+      return { name: rt, required, arnFormats: formats[rt] ?? [] };
+    });
+    info = { name, service, accessLevel, resourceTypes };
+    this.infos.set(name, info);
+    return info;
   }
 
   actions(): readonly string[] {
-    return (this.sortedActions ??= [...this.byName.keys()].sort());
+    return (this.sortedActions ??= this.idOrder.filter((n) => this.has(n)).sort());
   }
 
   services(): readonly string[] {
