@@ -4,19 +4,21 @@
 //
 // Layout (P = the key prefix, `?prefix=` of the URL, default "trailmint:"):
 //   global, hash tag {g} (one slot):
-//     P{g}:meta        hash  format, catalog (iam-data version), epoch, nextPid
+//     P{g}:meta        hash  format, catalog (iam-data version), epoch, nextPid, seq (commits)
 //     P{g}:names       list  action id → "prefix:Action"     the global id table; only appended
 //     P{g}:ids         hash  "prefix:Action" → action id      (its inverse, for appends)
 //     P{g}:principals  hash  ARN → pid
 //     P{g}:unmapped    hash  "source\0name" → count ;  P{g}:unknown  set of action names
 //     P{g}:o:<object>  string version tag of an ingested object (skip on replay); EX retention
 //   per principal, hash tag {p:<pid>} (one slot per principal):
-//     P{p:N}:m         hash  arn, f / l (first / last day), u (all-time used set), n (|u|)
+//     P{p:N}:m         hash  arn, f / l (first / last day), u (all-time used set), n (|u|),
+//                           v (seq of the last commit touching it: Store.version)
 //     P{p:N}:a         hash  global action id → principal-local id (the n-th action it used is n)
 //     P{p:N}:d:<b>     hash  the day sets of days 32b … 32b+31: field o = used on day 32b+o,
 //                           field 32+o = denied; values idset.ts bytes over principal-local ids
 //     P{p:N}:u         hash  global action id → [first, last, count, denied, deniedLast,
-//                           deniedCode, [resource sample]] (JSON)
+//                           deniedCode] TAB [resource sample] (two JSON texts: a merge that
+//                           leaves the sample as it was copies it without re-encoding)
 //     P{p:N}:r:<b>     hash  day offset → [[role, service, lastSeen], …] (inferred PassRole)
 //
 // Encoding, chosen by bench/redis.ts (bytes per principal-day by MEMORY USAGE, merges/s): a key
@@ -34,8 +36,11 @@
 //   dying mid-commit leaves nothing (the script never ran) or everything (it did): the message
 //   comes back and is skipped. A reply lost to a timeout or a dropped connection is the same
 //   case (the consumer retries, the retry skips). Counts (the one non-idempotent merge) are
-//   thus exact. Nothing is written before the script has read and validated everything, so a
-//   corrupt value fails the commit without half-applying it.
+//   thus exact, as long as the object's mark lives (retentionDays: SQS keeps a message 14 days
+//   at most). Nothing is written before the script has read and validated everything, so a
+//   corrupt value fails the commit without half-applying it. A commit is as durable as the
+//   server makes it (AOF and its fsync policy, replication): the message is deleted once the
+//   script has returned.
 // - action ids and pids are appended by scripts (look up, else RPUSH / HINCRBY + HSET), so two
 //   replicas appending at once never assign one id twice; ids never change, so each replica
 //   mirrors them in memory. Principal-local ids are assigned the same way inside commit.
@@ -56,7 +61,7 @@
 // at once with RedisStoreError STORE_UNAVAILABLE (the consumer then leaves its messages for a
 // retry); a call the server does not answer rejects after commandTimeoutMs; the client keeps
 // reconnecting in the background (backoff up to 2 s) and the next call after that works.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { UsageError } from '../errors.ts';
 import { dayToIso, MS_PER_DAY, type Day, type FileDelta } from './delta.ts';
@@ -176,9 +181,11 @@ class EpochChanged extends Error {}
 
 // ---------------------------------------------------------------------------------------------
 // Lua. Shared helpers first: the idset.ts encoding (0x01 + varint gaps | 0x02 + bitmap) and the
-// sample.ts resource sample, ported. Strings compare bytewise (Redis sets LC_COLLATE from the
-// environment, so Lua's `<` may not); for ASCII ARNs that is JavaScript's order, and a prefix
-// never ends inside a UTF-8 sequence.
+// sample.ts resource sample, ported, and checked against the originals by property tests
+// (test/unit/store-redis.test.ts). Strings compare bytewise, which for text in the Basic
+// Multilingual Plane is JavaScript's UTF-16 order; common prefixes are measured in UTF-16 units
+// as sample.ts does, and never end inside a UTF-8 sequence (the one divergence: a JavaScript
+// prefix may split a surrogate pair, ours stops before the character).
 
 export const LUA_IDSET = `
 local band, bor, lshift = bit.band, bit.bor, bit.lshift
@@ -191,45 +198,38 @@ local function chars(t, n)
   return table.concat(out)
 end
 
--- Adds the ids of an encoded set to set (set[id] = true); returns how many were new.
-local function idsInto(s, set)
-  local n, added = #s, 0
-  if n == 0 then return 0 end
+-- Sets are handled as bitmaps, t[i] = byte i-1 (ids 8(i-1) … 8(i-1)+7): no hash sets, no sort.
+local POP = { [0] = 0 } -- bits set per byte; built per script call, so kept cheap
+for b = 1, 255 do POP[b] = POP[floor(b / 2)] + b % 2 end
+
+local function bitmapOf(s)
+  local n = #s
+  if n == 0 then return {} end
   local tag = byte(s, 1)
   if tag == 2 then
-    for i = 2, n do
-      local b = byte(s, i)
-      if b ~= 0 then
-        local base = (i - 2) * 8
-        for j = 0, 7 do
-          if band(b, lshift(1, j)) ~= 0 and not set[base + j] then
-            set[base + j] = true
-            added = added + 1
-          end
-        end
-      end
-    end
-  elseif tag == 1 then
-    local prev, at = -1, 2
-    while at <= n do
-      local v, mul, b = 0, 1, 128
-      while b >= 128 do
-        if at > n then error('corrupt id set: truncated') end
-        b = byte(s, at)
-        at = at + 1
-        v = v + band(b, 127) * mul
-        mul = mul * 128
-      end
-      prev = prev + v + 1
-      if not set[prev] then
-        set[prev] = true
-        added = added + 1
-      end
-    end
-  else
-    error('corrupt id set: tag ' .. tostring(tag))
+    if n <= CHUNK then return { byte(s, 2, n) } end
+    local t = {}
+    for i = 2, n do t[i - 1] = byte(s, i) end
+    return t
   end
-  return added
+  if tag ~= 1 then error('corrupt id set: tag ' .. tostring(tag)) end
+  local t, len, prev, at = {}, 0, -1, 2
+  while at <= n do
+    local v, mul, b = 0, 1, 128
+    while b >= 128 do
+      if at > n then error('corrupt id set: truncated') end
+      b = byte(s, at)
+      at = at + 1
+      v = v + band(b, 127) * mul
+      mul = mul * 128
+    end
+    prev = prev + v + 1
+    local j = floor(prev / 8) + 1
+    for k = len + 1, j do t[k] = 0 end
+    if j > len then len = j end
+    t[j] = bor(t[j], lshift(1, prev % 8))
+  end
+  return t
 end
 
 local function varintLen(v)
@@ -237,63 +237,152 @@ local function varintLen(v)
   elseif v < 268435456 then return 4 else return 5 end
 end
 
--- Encodes sorted unique ids, whichever of sparse / dense is smaller (as encodeIds).
-local function encodeIds(ids)
-  local n = #ids
-  if n == 0 then return '' end
-  local dense = 1 + floor(ids[n] / 8) + 1
-  local sparse, prev = 1, -1
-  for i = 1, n do
-    sparse = sparse + varintLen(ids[i] - prev - 1)
-    prev = ids[i]
-    if sparse > dense then break end
-  end
-  local t = {}
-  if dense <= sparse then
-    t[1] = 2
-    for i = 2, dense do t[i] = 0 end
-    for i = 1, n do
-      local j = floor(ids[i] / 8) + 2
-      t[j] = bor(t[j], lshift(1, ids[i] % 8))
+-- Encodes a bitmap as idset.ts does: dense unless the varint gaps are strictly smaller.
+local function encodeBitmap(t)
+  local len, count = #t, 0
+  while len > 0 and t[len] == 0 do len = len - 1 end
+  if len == 0 then return '', 0 end
+  for i = 1, len do count = count + POP[t[i]] end
+  local dense = 1 + len
+  if 1 + count < dense then -- each gap takes a byte at least: only then can sparse be smaller
+    local sparse, prev = 1, -1
+    for i = 1, len do
+      local b = t[i]
+      if b ~= 0 then
+        for j = 0, 7 do
+          if band(b, lshift(1, j)) ~= 0 then
+            local id = (i - 1) * 8 + j
+            sparse = sparse + varintLen(id - prev - 1)
+            prev = id
+          end
+        end
+        if sparse >= dense then break end
+      end
     end
-    return chars(t, dense)
-  end
-  t[1] = 1
-  prev = -1
-  for i = 1, n do
-    local v = ids[i] - prev - 1
-    prev = ids[i]
-    while v >= 128 do
-      t[#t + 1] = bor(band(v, 127), 128)
-      v = floor(v / 128)
+    if sparse < dense then
+      local out = { 1 }
+      prev = -1
+      for i = 1, len do
+        local b = t[i]
+        if b ~= 0 then
+          for j = 0, 7 do
+            if band(b, lshift(1, j)) ~= 0 then
+              local id = (i - 1) * 8 + j
+              local v = id - prev - 1
+              prev = id
+              while v >= 128 do
+                out[#out + 1] = bor(band(v, 127), 128)
+                v = floor(v / 128)
+              end
+              out[#out + 1] = v
+            end
+          end
+        end
+      end
+      return chars(out, #out), count
     end
-    t[#t + 1] = v
   end
-  return chars(t, #t)
+  return char(2) .. chars(t, len), count
 end
 
--- encoded ∪ ids → encoded, changed, size
+-- Encodes sorted unique ids (as encodeIds).
+local function encodeIds(ids)
+  local t = {}
+  for _, id in ipairs(ids) do
+    local j = floor(id / 8) + 1
+    for k = #t + 1, j do t[k] = 0 end
+    t[j] = bor(t[j], lshift(1, id % 8))
+  end
+  return (encodeBitmap(t))
+end
+
+-- Ids of a sparse encoding, ascending.
+local function sparseIds(s)
+  local out, prev, at, n = {}, -1, 2, #s
+  while at <= n do
+    local v, mul, b = 0, 1, 128
+    while b >= 128 do
+      if at > n then error('corrupt id set: truncated') end
+      b = byte(s, at)
+      at = at + 1
+      v = v + band(b, 127) * mul
+      mul = mul * 128
+    end
+    prev = prev + v + 1
+    out[#out + 1] = prev
+  end
+  return out
+end
+
+-- encoded ∪ ids → encoded, changed, size (size only when changed). A dense set is ORed as a
+-- bitmap; a sparse one (few ids spread over a wide range: 5 of an admin's 2,000 actions) as a
+-- sorted list, without expanding it to a bitmap of its whole range.
 local function unionIds(encoded, ids)
-  local set = {}
-  local size = idsInto(encoded, set)
-  local changed = false
-  for i = 1, #ids do
-    if not set[ids[i]] then
-      set[ids[i]] = true
-      size = size + 1
-      changed = true
+  if #encoded > 0 and byte(encoded, 1) == 2 then
+    local t = bitmapOf(encoded)
+    local len, changed = #t, false
+    for i = 1, #ids do
+      local id = ids[i]
+      local j = floor(id / 8) + 1
+      if j > len then
+        for k = len + 1, j do t[k] = 0 end
+        len = j
+      end
+      local m, v = lshift(1, id % 8), t[j]
+      if band(v, m) == 0 then
+        t[j] = v + m
+        changed = true
+      end
+    end
+    if not changed then return encoded, false end
+    local out, size = encodeBitmap(t)
+    return out, true, size
+  end
+  if #encoded > 0 and byte(encoded, 1) ~= 1 then error('corrupt id set: tag ' .. byte(encoded, 1)) end
+  local old = sparseIds(encoded)
+  local new = {}
+  for i = 1, #ids do new[i] = ids[i] end
+  table.sort(new)
+  local list, a, b = {}, 1, 1
+  while a <= #old or b <= #new do
+    local x, y = old[a], new[b]
+    if y == nil or (x ~= nil and x < y) then
+      list[#list + 1] = x
+      a = a + 1
+    elseif x == nil or y < x then
+      list[#list + 1] = y
+      b = b + 1
+    else
+      list[#list + 1] = x
+      a, b = a + 1, b + 1
     end
   end
-  if not changed then return encoded, false, size end
-  local list = {}
-  for id in pairs(set) do list[#list + 1] = id end
-  table.sort(list)
-  return encodeIds(list), true, size
+  if #list == #old then return encoded, false end
+  -- as encodeIds: dense unless the gaps are strictly smaller
+  local dense = 1 + floor(list[#list] / 8) + 1
+  local sparse, prev = 1, -1
+  for i = 1, #list do
+    sparse = sparse + varintLen(list[i] - prev - 1)
+    prev = list[i]
+    if sparse >= dense then return encodeIds(list), true, #list end
+  end
+  local out = { 1 }
+  prev = -1
+  for i = 1, #list do
+    local v = list[i] - prev - 1
+    prev = list[i]
+    while v >= 128 do
+      out[#out + 1] = bor(band(v, 127), 128)
+      v = floor(v / 128)
+    end
+    out[#out + 1] = v
+  end
+  return chars(out, #out), true, #list
 end
 `;
 
 export const LUA_SAMPLE = `
-local function lt(a, b)
+local function bytewiseLt(a, b)
   if a == b then return false end
   local n = math.min(#a, #b)
   for i = 1, n do
@@ -301,6 +390,29 @@ local function lt(a, b)
     if x ~= y then return x < y end
   end
   return #a < #b
+end
+-- Lua's < is strcoll: bytewise under the C / POSIX / C.UTF-8 collation most servers run with,
+-- and then ~10× faster than the loop above; natural-language collations fail this probe.
+local lt = bytewiseLt
+if ('B' < 'a') and ('Z' < '_') and ('_' < 'a') and ('-' < '.') and ('a-b' < 'a_b')
+  and ('z' < '\\195\\169') and ('ab' < 'a\\195') and not ('a' < 'A') then
+  lt = function(a, b) return a < b end
+end
+
+local function mergeSorted(a, b)
+  local out, i, j = {}, 1, 1
+  while i <= #a and j <= #b do
+    if lt(b[j], a[i]) then
+      out[#out + 1] = b[j]
+      j = j + 1
+    else
+      out[#out + 1] = a[i]
+      i = i + 1
+    end
+  end
+  for k = i, #a do out[#out + 1] = a[k] end
+  for k = j, #b do out[#out + 1] = b[k] end
+  return out
 end
 
 local function isPattern(s) return byte(s, #s) == 42 end
@@ -374,29 +486,51 @@ local function foldClosest(list)
   return out
 end
 
--- sample.ts mergeSample: union of a and b generalized to at most max entries, sorted.
-local function mergeSample(a, b, max)
-  if max >= 1 and #a <= max and isNormalized(a) then
+-- sample.ts mergeSample: union of a and b generalized to at most max entries, sorted; the second
+-- result says it is \`a\` itself. \`trusted\`: a is known normalized (a stored sample: we only
+-- ever store mergeSample results), which skips the check.
+local function mergeSample(a, b, max, trusted)
+  if max >= 1 and #a <= max and (trusted or isNormalized(a)) then
+    if #b == 0 then return a, true end
+    local has, patterns = {}, false
+    for _, s in ipairs(a) do
+      has[s] = true
+      if isPattern(s) then patterns = true end
+    end
     local all = true
     for _, x in ipairs(b) do
-      if not coveredBy(a, x) then
+      if not has[x] and not (patterns and coveredBy(a, x)) then
         all = false
         break
       end
     end
-    if all then return a end
+    if all then return a, true end
   end
   local seen, list = {}, {}
-  for _, t in ipairs({ a, b }) do
-    for _, s in ipairs(t) do
-      if not seen[s] then
-        seen[s] = true
-        list[#list + 1] = s
+  if trusted then -- a is sorted and unique: sort the few newcomers and merge them in
+    for _, x in ipairs(a) do seen[x] = true end
+    local extra = {}
+    for _, x in ipairs(b) do
+      if not seen[x] then
+        seen[x] = true
+        extra[#extra + 1] = x
       end
     end
+    if seen['*'] or max < 1 then return { '*' }, false end
+    table.sort(extra, lt)
+    list = mergeSorted(a, extra)
+  else
+    for _, t in ipairs({ a, b }) do
+      for _, x in ipairs(t) do
+        if not seen[x] then
+          seen[x] = true
+          list[#list + 1] = x
+        end
+      end
+    end
+    if seen['*'] or max < 1 then return { '*' }, false end
+    table.sort(list, lt)
   end
-  if seen['*'] or max < 1 then return { '*' } end
-  table.sort(list, lt)
   local patterns = {}
   for _, s in ipairs(list) do if isPattern(s) then patterns[#patterns + 1] = s end end
   if #patterns > 0 then
@@ -420,16 +554,15 @@ local function mergeSample(a, b, max)
   return list
 end
 
-local ESC = { ['"'] = '\\\\"', ['\\\\'] = '\\\\\\\\', ['\\n'] = '\\\\n', ['\\r'] = '\\\\r', ['\\t'] = '\\\\t' }
+-- cjson escapes every / as \\/ (ARNs are full of them); undoing that is safe because a
+-- backslash of the input comes out doubled, so every \\/ left to right is an escaped slash.
 local function jstr(s)
-  return '"' .. string.gsub(s, '[%z\\1-\\31"\\\\]', function(c)
-    return ESC[c] or string.format('\\\\u%04x', byte(c))
-  end) .. '"'
+  if s == '' then return '""' end -- most records: never denied
+  return (string.gsub(cjson.encode(s), '\\\\/', '/'))
 end
 local function jlist(list)
-  local out = {}
-  for i, s in ipairs(list) do out[i] = jstr(s) end
-  return '[' .. table.concat(out, ',') .. ']'
+  if #list == 0 then return '[]' end
+  return (string.gsub(cjson.encode(list), '\\\\/', '/'))
 end
 local function int(x) return string.format('%d', x) end
 `;
@@ -452,7 +585,8 @@ end
 if #conflicts > 1 then return conflicts end
 
 local ret, maxRes = pl.r, pl.x
-local writes = {}
+local seq = int((tonumber(redis.call('HGET', G .. 'meta', 'seq')) or 0) + 1)
+local writes = { { 'HSET', G .. 'meta', 'seq', seq } }
 local function w(...) writes[#writes + 1] = { ... } end
 -- HSET key f1 v1 f2 v2 … in bounded pieces (unpack is limited)
 local function hsetAll(key, fv)
@@ -476,6 +610,7 @@ for _, pp in ipairs(pl.p) do
   local pid, arn, first, last, used, days, uses, roles =
     pp[1], pp[2], pp[3], pp[4], pp[5], pp[6], pp[7], pp[8]
   local P = pre .. '{p:' .. int(pid) .. '}:'
+  w('HSET', P .. 'm', 'v', seq)
 
   -- principal-local ids, appended in order of first need
   local need, list = {}, {}
@@ -565,19 +700,25 @@ for _, pp in ipairs(pl.p) do
     local fv = {}
     for i, u in ipairs(uses) do
       local f, l, c, dc, dl, dd, res = u[2], u[3], u[4], u[5], u[6], u[7], u[8]
+      local list
       if old[i] then
-        local o = cjson.decode(old[i])
+        local tab = string.find(old[i], '\t', 1, true)
+        local o = cjson.decode(sub(old[i], 1, tab - 1))
         if o[1] ~= 0 and (f == 0 or o[1] < f) then f = o[1] end
         if o[2] > l then l = o[2] end
         c, dc = o[3] + c, o[4] + dc
         if not (dl > o[5] or (dl == o[5] and lt(o[6], dd))) then dl, dd = o[5], o[6] end
-        res = mergeSample(o[7], res, maxRes)
+        list = sub(old[i], tab + 1)
+        if #res > 0 then
+          local merged, same = mergeSample(cjson.decode(list), res, maxRes, true)
+          if not same then list = jlist(merged) end
+        end
       else
-        res = mergeSample(res, {}, maxRes)
+        list = jlist(mergeSample(res, {}, maxRes))
       end
       fv[#fv + 1] = fields[i]
       fv[#fv + 1] = '[' .. int(f) .. ',' .. int(l) .. ',' .. int(c) .. ',' .. int(dc) .. ',' ..
-        int(dl) .. ',' .. jstr(dd) .. ',' .. jlist(res) .. ']'
+        int(dl) .. ',' .. jstr(dd) .. ']\t' .. list
     end
     hsetAll(P .. 'u', fv)
   end
@@ -678,7 +819,7 @@ type UseRow = [
   deniedCode: string,
   resources: string[],
 ];
-/** a P{p:N}:u value */
+/** the head of a P{p:N}:u value */
 type StoredUse = [
   first: number,
   last: number,
@@ -686,7 +827,6 @@ type StoredUse = [
   denied: number,
   deniedLast: number,
   deniedCode: string,
-  resources: string[],
 ];
 type RoleRow = [role: string, service: string, lastSeen: number];
 type PrincipalRow = [
@@ -799,7 +939,10 @@ export class RedisStore implements Store {
   static async open(conn: RedisConnection, opts: RedisStoreOptions = {}): Promise<RedisStore> {
     const retention = opts.retentionDays ?? DEFAULT_RETENTION_DAYS;
     if (!Number.isSafeInteger(retention) || retention < 1 || retention > 36_500) {
-      throw new UsageError('BAD_STORE', `retention must be 1 to 36500 days, got ${retention}`);
+      throw new UsageError(
+        'BAD_STORE',
+        `the retention (TRAILMINT_RETENTION_DAYS) must be a whole number of days from 1 to 36500, got ${retention}`,
+      );
     }
     const redis = new Redis({
       ...conn.options,
@@ -823,7 +966,7 @@ export class RedisStore implements Store {
       redis.disconnect();
       throw new UsageError(
         'STORE_OPEN_FAILED',
-        `cannot reach the Redis store at ${conn.label}: ${(store.lastError ?? (err as Error)).message}`,
+        `cannot open the Redis store at ${conn.label}: ${(store.lastError ?? (err as Error)).message}`,
       );
     }
     try {
@@ -854,6 +997,8 @@ export class RedisStore implements Store {
       );
     }
     await this.redis.hsetnx(meta, 'format', REDIS_FORMAT);
+    // Store.version numbers of a new epoch start far from the last one's
+    await this.redis.hsetnx(meta, 'seq', randomInt(2 ** 30));
     await this.redis.hsetnx(meta, 'epoch', randomUUID());
     this.epoch = (await this.redis.hget(meta, 'epoch')) ?? '';
     await this.syncNames();
@@ -1127,6 +1272,19 @@ export class RedisStore implements Store {
     };
   }
 
+  /**
+   * Moves with every commit touching the principal (on any replica: the number lives in Redis)
+   * and once a day, as a day crossing the retention horizon changes the answers too.
+   */
+  version(principal: string): Promise<number | undefined> {
+    return this.op(async () => {
+      const pid = await this.pidOf(principal);
+      if (pid === undefined) return undefined;
+      const [v] = (await this.pipe((p) => p.hget(this.pkey(pid, 'm'), 'v'))) as [string | null];
+      return Number(v ?? 0) * 100_000 + this.horizon();
+    });
+  }
+
   isIngested(object: ObjectRef): Promise<boolean> {
     return this.op(async () => (await this.redis.get(this.g + 'o:' + object.key)) === object.tag);
   }
@@ -1234,7 +1392,9 @@ export class RedisStore implements Store {
         ids.forEach((gid, i) => got[i] !== null && rows.push([gid, got[i]]));
       }
       const list = rows.map(([action, v]): ActionDetail => {
-        const [f, l, c, dc, dl, dd, r] = JSON.parse(v) as StoredUse;
+        const tab = v.indexOf('\t');
+        const [f, l, c, dc, dl, dd] = JSON.parse(v.slice(0, tab)) as StoredUse;
+        const r = JSON.parse(v.slice(tab + 1)) as string[];
         return {
           action,
           firstSeen: f,
