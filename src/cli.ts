@@ -58,7 +58,8 @@ Usage:
       Ingest the bundled sample logs (samples/cloudtrail) and print a generated policy.
 
 Options:
-  --store S      where state lives: a directory (LMDB, default ${DEFAULT_STORE}) or memory:
+  --store S      where state lives: a directory (LMDB, default ${DEFAULT_STORE}), redis://host:port[/db]
+                 (rediss:// for TLS; several replicas share it) or memory:
                  (env TRAILMINT_STORE)
   --threads N    parser worker threads (default: available cores; env TRAILMINT_THREADS)
   --json         machine-readable output on stdout

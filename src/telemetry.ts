@@ -285,7 +285,7 @@ export class Telemetry implements ConsumerObserver {
     this.gauge(
       'trailmint_principals',
       'Principals tracked in the store',
-      async () => (await this.store.principals()).length,
+      async () => (await this.store.principalCount?.()) ?? (await this.store.principals()).length,
     );
     this.gauge(
       'trailmint_unmapped_pairs',

@@ -1475,6 +1475,11 @@ export class RedisStore implements Store {
     });
   }
 
+  principalCount(): Promise<number> {
+    // Principal ids are dense and assigned once: the next id is the count.
+    return this.op(async () => Number((await this.redis.hget(this.g + 'meta', 'nextPid')) ?? 0));
+  }
+
   unknownActions(): Promise<string[]> {
     return this.op(async () => (await this.redis.smembers(this.g + 'unknown')).sort());
   }

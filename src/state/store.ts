@@ -91,6 +91,8 @@ export interface Store {
    * `principal` (undefined: never seen). Lets readers cache what they derive from it.
    */
   version?(principal: string): Promise<number | undefined>;
+  /** How many principals principals() would list, without listing them (metrics scrapes). */
+  principalCount?(): Promise<number>;
   /** Names ever reported as absent from the action catalog. */
   unknownActions(): Promise<string[]>;
   close(): Promise<void>;

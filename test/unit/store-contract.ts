@@ -165,6 +165,7 @@ export function storeContract(name: string, factory: StoreFactory): void {
         'ec2:DescribeInstances',
       ]);
       const ps = await s.principals();
+      if (s.principalCount) expect(await s.principalCount()).toBe(ps.length);
       expect(ps).toEqual([
         { principal: A, firstSeen: '2024-03-18', lastSeen: '2024-03-23', actions: 3 },
         { principal: B, firstSeen: '2024-03-18', lastSeen: '2024-03-18', actions: 1 },
