@@ -33,6 +33,8 @@ import { webRoutes } from './routes/web.ts';
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Whole request, headers to last body byte (slowloris); applies once listening. */
 export const REQUEST_TIMEOUT_MS = 30_000;
+/** How often Node looks for requests over their timeout (its default, 30 s, doubles the wait). */
+const TIMEOUT_CHECK_MS = 1_000;
 
 export interface AppDeps {
   store: Store;
@@ -47,6 +49,8 @@ export interface AppDeps {
   logger?: Logger;
   /** Access Analyzer compatible policy generation jobs kept in memory (cap, TTL; see routes/accessanalyzer.ts) */
   policyJobs?: Partial<PolicyJobOptions>;
+  /** default REQUEST_TIMEOUT_MS; a request not fully received by then gets 408 and is closed */
+  requestTimeoutMs?: number;
 }
 
 const PARAMETER_PLACE: Record<string, string> = {
@@ -77,10 +81,16 @@ function frameworkCode(err: FastifyError): HttpErrorCode {
 }
 
 export function buildApp(deps: AppDeps): FastifyInstance {
+  const requestTimeout = deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger | undefined,
     bodyLimit: BODY_LIMIT_BYTES,
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    requestTimeout,
+    http: {
+      // Headers count against the same deadline (Node's own default is a separate 60 s).
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(TIMEOUT_CHECK_MS, requestTimeout),
+    },
     // Probes and scrapes every few seconds would drown everything else; errors are logged below.
     logController: new LogController({ disableRequestLogging: true }),
     // Reject unknown parameters (a typo like `form=` must not silently mean "default window").

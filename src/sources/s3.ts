@@ -15,11 +15,27 @@ export interface S3ClientOptions {
   credentials?: S3ClientConfig['credentials'];
   /** attempts per request (SDK standard retry mode: throttling, 5xx, timeouts); default 3 */
   maxAttempts?: number;
+  /** longest wait for a connection; default 5000 */
+  connectionTimeoutMs?: number;
+  /**
+   * Longest silence on a connection (no response header, no body byte) before the request fails
+   * with a TimeoutError the SDK retries (headers) or the read reports (body); default 30000. The
+   * SDK sets no timeout of its own: a stalled GetObject would hold its in-flight slot, and its
+   * message through the heartbeat, for ever.
+   */
+  socketTimeoutMs?: number;
 }
 
 /** An S3 client that leaves everything not given to the SDK's own configuration. */
 export function createS3Client(opts: S3ClientOptions = {}): S3Client {
-  const config: S3ClientConfig = { retryMode: 'standard', maxAttempts: opts.maxAttempts ?? 3 };
+  const config: S3ClientConfig = {
+    retryMode: 'standard',
+    maxAttempts: opts.maxAttempts ?? 3,
+    requestHandler: {
+      connectionTimeout: opts.connectionTimeoutMs ?? 5_000,
+      socketTimeout: opts.socketTimeoutMs ?? 30_000,
+    },
+  };
   // Only set what was given: an explicit `undefined` would still shadow the SDK's env lookup.
   if (opts.endpoint !== undefined) config.endpoint = opts.endpoint;
   if (opts.region !== undefined) config.region = opts.region;

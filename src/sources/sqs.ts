@@ -34,11 +34,21 @@ export interface SqsClientOptions {
   credentials?: SQSClientConfig['credentials'];
   /** attempts per request (SDK standard retry mode); default 3 */
   maxAttempts?: number;
+  /**
+   * Longest silence on a connection before a request fails (retried by the SDK); default 60000,
+   * above the longest long poll (20 s). The SDK sets none: a stalled delete would block the
+   * deletes behind it for ever.
+   */
+  socketTimeoutMs?: number;
 }
 
 /** An SQS client that leaves everything not given to the SDK's own configuration. */
 export function createSqsClient(opts: SqsClientOptions = {}): SQSClient {
-  const config: SQSClientConfig = { retryMode: 'standard', maxAttempts: opts.maxAttempts ?? 3 };
+  const config: SQSClientConfig = {
+    retryMode: 'standard',
+    maxAttempts: opts.maxAttempts ?? 3,
+    requestHandler: { connectionTimeout: 5_000, socketTimeout: opts.socketTimeoutMs ?? 60_000 },
+  };
   if (opts.endpoint !== undefined) {
     config.endpoint = opts.endpoint;
     // The queue URL's host may not resolve (emulators): send to the endpoint given.

@@ -14,6 +14,7 @@
 // Day sets are over principal-local ids (the n-th action a principal ever used is n), so a
 // principal with 80 actions has 80-bit day sets whatever the catalog size: a typical
 // principal-day is a dozen bytes (bench/RESULTS.md).
+import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.ts';
 import { dayToIso, type Day, type FileDelta } from './delta.ts';
 import { bitmapIds, encodeIds, decodeIds, orInto, unionEncoded } from './idset.ts';
@@ -37,6 +38,40 @@ export const STORE_FORMAT = 1;
 const DAY_SPAN = 2 ** 17; // days up to 2328-11-26
 const ACTION_SPAN = 2 ** 21;
 const NO_DENIED = new Uint8Array(0);
+
+// LMDB refuses keys over 1978 bytes, and a refused key fails the whole commit: one log file with
+// a 2 KB principal ARN or event name (anyone who can write to the bucket can shape one) would
+// fail every batch it joins, good files included, forever. Lookup keys (ARNs, object keys) over
+// the limit are stored by digest; names listed back (unmapped pairs, unknown actions) are cut.
+// Keys within the limit are unchanged, so stores written before keep their meaning.
+const MAX_KEY_BYTES = 1978;
+const MAX_NAME_CHARS = 200; // two names of 200 code points fit in MAX_KEY_BYTES
+
+/** A lookup key LMDB can hold: the key itself when it fits, else its SHA-256. */
+function lookupKey(key: string): string {
+  if (key.length * 3 <= MAX_KEY_BYTES || Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES)
+    return key;
+  return '#sha256:' + createHash('sha256').update(key, 'utf8').digest('base64url');
+}
+
+/**
+ * A string key as written. LMDB's key encoding (ordered-binary) separates array elements with a
+ * 0 byte, and reads a long string key holding one ("source\0name" of a 62-character source) back
+ * as the array of its pieces: join them again.
+ */
+function textOf(key: unknown): string {
+  return Array.isArray(key) ? key.join('\u0000') : String(key);
+}
+
+/** A listed name LMDB can hold as a key: cut (by code points, marked …) when it does not fit. */
+function listedKey(...parts: string[]): string {
+  const key = parts.join('\u0000');
+  if (key.length * 3 <= MAX_KEY_BYTES || Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES)
+    return key;
+  return parts
+    .map((p) => (p.length > MAX_NAME_CHARS ? [...p].slice(0, MAX_NAME_CHARS).join('') + '…' : p))
+    .join('\u0000');
+}
 
 interface PrincipalMeta {
   arn: string;
@@ -172,6 +207,8 @@ export class KvStore implements Store {
     for (const name of names) {
       if (this.ids.has(name)) continue;
       const id = this.names.length;
+      // `uses` keys are pid·ACTION_SPAN + id: a larger id would land in the next principal's range.
+      if (id >= ACTION_SPAN) throw new RangeError(`action id table full (${ACTION_SPAN} names)`);
       w.put('actions', id, name);
       this.names.push(name);
       this.ids.set(name, id);
@@ -226,12 +263,13 @@ export class KvStore implements Store {
       const batch = new Map<string, string>(); // objects merged by this transaction
       const metas = new Map<number, MetaAcc>();
       for (const { object, delta } of entries) {
-        if (batch.get(object.key) === object.tag || w.get('objects', object.key) === object.tag) {
+        const objectKey = lookupKey(object.key);
+        if (batch.get(object.key) === object.tag || w.get('objects', objectKey) === object.tag) {
           result.alreadyIngested++;
           continue;
         }
         this.merge(w, delta, metas);
-        w.put('objects', object.key, object.tag);
+        w.put('objects', objectKey, object.tag);
         batch.set(object.key, object.tag);
         result.merged++;
       }
@@ -328,20 +366,20 @@ export class KvStore implements Store {
     }
 
     for (const { source, name, count } of delta.unmapped) {
-      const key = source + '\u0000' + name;
+      const key = listedKey(source, name);
       w.put('unmapped', key, ((w.get('unmapped', key) as number | undefined) ?? 0) + count);
     }
-    for (const name of delta.unknownActions) w.put('unknown', name, 1);
+    for (const name of delta.unknownActions) w.put('unknown', listedKey(name), 1);
   }
 
   private pidFor(w: KvWriter, arn: string): number {
     let pid = this.pids.get(arn);
     if (pid !== undefined) return pid;
-    pid = w.get('principals', arn) as number | undefined;
+    pid = w.get('principals', lookupKey(arn)) as number | undefined;
     if (pid === undefined) {
       pid = ((w.get('meta', 'nextPid') as number | undefined) ?? 0) as number;
       w.put('meta', 'nextPid', pid + 1);
-      w.put('principals', arn, pid);
+      w.put('principals', lookupKey(arn), pid);
       this.undo?.pids.push(arn);
     }
     this.pids.set(arn, pid);
@@ -351,7 +389,7 @@ export class KvStore implements Store {
   private pidOf(r: KvReader, arn: string): number | undefined {
     const cached = this.pids.get(arn);
     if (cached !== undefined) return cached;
-    const pid = r.get('principals', arn) as number | undefined;
+    const pid = r.get('principals', lookupKey(arn)) as number | undefined;
     if (pid !== undefined) this.pids.set(arn, pid);
     return pid;
   }
@@ -366,7 +404,9 @@ export class KvStore implements Store {
   }
 
   isIngested(object: ObjectRef): Promise<boolean> {
-    return Promise.resolve(this.kv.read((r) => r.get('objects', object.key) === object.tag));
+    return Promise.resolve(
+      this.kv.read((r) => r.get('objects', lookupKey(object.key)) === object.tag),
+    );
   }
 
   principals(): Promise<PrincipalSummary[]> {
@@ -464,7 +504,7 @@ export class KvStore implements Store {
     const out = this.kv.read((r) => {
       const list: UnmappedCount[] = [];
       for (const { key, value } of r.range('unmapped')) {
-        const k = key as string;
+        const k = textOf(key);
         const cut = k.indexOf('\u0000');
         list.push({ source: k.slice(0, cut), name: k.slice(cut + 1), count: value as number });
       }
@@ -475,8 +515,15 @@ export class KvStore implements Store {
     );
   }
 
+  principalCount(): Promise<number> {
+    // Principal ids are dense and assigned once: the next id is the count.
+    return Promise.resolve(
+      (this.kv.read((r) => r.get('meta', 'nextPid')) as number | undefined) ?? 0,
+    );
+  }
+
   unknownActions(): Promise<string[]> {
-    const out = this.kv.read((r) => [...r.range('unknown')].map(({ key }) => key as string));
+    const out = this.kv.read((r) => [...r.range('unknown')].map(({ key }) => textOf(key)));
     return Promise.resolve(out.sort());
   }
 

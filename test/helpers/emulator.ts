@@ -1,6 +1,7 @@
 // fauxqs (an SQS + S3 emulator speaking the real wire protocols) in-process on a random loopback
 // port, with real AWS SDK clients pointed at it. Queues and buckets are created through the SDK.
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import {
   CreateQueueCommand,
@@ -19,6 +20,11 @@ export interface EmulatorOptions {
   visibilityTimeoutSecs?: number;
   /** creates `<queue>-dlq` and a redrive policy moving a message there after this many receives */
   maxReceiveCount?: number;
+  /**
+   * Runs first on every request (fault injection: answer 503 SlowDown, hang, cut a body). Send a
+   * reply (or hijack it) to stand in for the emulator; return without one to let it answer.
+   */
+  onRequest?: (req: FastifyRequest, reply: FastifyReply) => Promise<void>;
 }
 
 export interface EmulatorRequest {
@@ -51,6 +57,7 @@ export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' }
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const app = buildApp({ logger: false });
   const requests: Emulator['requests'] = [];
+  if (opts.onRequest) app.addHook('onRequest', opts.onRequest);
   app.addHook('preHandler', async (req) => {
     const target = req.headers['x-amz-target'];
     const entries = (req.body as { Entries?: unknown } | undefined)?.Entries;

@@ -230,6 +230,19 @@ const JOB_PARAMS = {
   properties: { jobId: { type: 'string', minLength: 1, maxLength: 256 } },
 } as const;
 
+/** StartPolicyGeneration and CancelPolicyGeneration take nothing in the query string. */
+const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
+
+// CancelPolicyGeneration sends no body; a JSON one, if any, must be empty. (A schema for the
+// JSON media type only: Fastify would otherwise refuse the missing body as "not an object".)
+const CANCEL_BODY = {
+  content: {
+    'application/json': {
+      schema: { type: 'object', additionalProperties: false, properties: {} },
+    },
+  },
+} as const;
+
 const GET_QUERY = {
   type: 'object',
   additionalProperties: false,
@@ -590,7 +603,7 @@ async function policyGenerationRoutes(
   // StartPolicyGeneration
   app.put<{ Body: StartBody }>(
     '/generation',
-    { schema: { body: START_BODY, response: RESPONSES(START_RESULT) } },
+    { schema: { querystring: NO_QUERY, body: START_BODY, response: RESPONSES(START_RESULT) } },
     async (req) => {
       const { policyGenerationDetails, cloudTrailDetails, clientToken } = req.body;
       const fingerprint = JSON.stringify([policyGenerationDetails, cloudTrailDetails ?? null]);
@@ -689,7 +702,14 @@ async function policyGenerationRoutes(
   // CancelPolicyGeneration
   app.put<{ Params: { jobId: string } }>(
     '/generation/:jobId',
-    { schema: { params: JOB_PARAMS, response: RESPONSES({ type: 'object', properties: {} }) } },
+    {
+      schema: {
+        params: JOB_PARAMS,
+        querystring: NO_QUERY,
+        body: CANCEL_BODY,
+        response: RESPONSES({ type: 'object', properties: {} }),
+      },
+    },
     async (req) => {
       const job = jobs.get(req.params.jobId);
       if (job === undefined) throw notFound(req.params.jobId);

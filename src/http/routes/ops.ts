@@ -18,6 +18,9 @@ const COUNTS = (keys: readonly string[]) =>
 
 const NULLABLE_STRING = { type: ['string', 'null'] } as const;
 
+/** These routes take no parameter: any query parameter is a mistake, answered 400. */
+const NO_QUERY = { type: 'object', additionalProperties: false, properties: {} } as const;
+
 const STATUS = {
   type: 'object',
   properties: {
@@ -66,23 +69,36 @@ const STATUS = {
 export async function opsRoutes(app: FastifyInstance, { deps }: { deps: AppDeps }): Promise<void> {
   const { telemetry, ready } = deps;
 
-  app.get('/healthz', { schema: { response: { 200: STATE } } }, async () => ({ status: 'alive' }));
+  app.get(
+    '/healthz',
+    { schema: { querystring: NO_QUERY, response: { 200: STATE, '4xx': ERROR_SCHEMA } } },
+    async () => ({ status: 'alive' }),
+  );
 
-  app.get('/readyz', { schema: { response: { 200: STATE, '5xx': ERROR_SCHEMA } } }, async () => {
+  const readyzSchema = {
+    querystring: NO_QUERY,
+    response: { 200: STATE, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+  };
+  app.get('/readyz', { schema: readyzSchema }, async () => {
     if (!ready())
       throw new HttpError('NOT_READY', 'not ready: the store, consumer or worker pool is not up');
     return { status: 'ready' };
   });
 
   // Text format: a string payload bypasses the JSON serializer.
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { schema: { querystring: NO_QUERY } }, async (_req, reply) => {
     reply.type(telemetry.contentType);
     return telemetry.metrics();
   });
 
   app.get(
     '/v1/status',
-    { schema: { response: { 200: STATUS, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } } },
+    {
+      schema: {
+        querystring: NO_QUERY,
+        response: { 200: STATUS, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
+    },
     () => telemetry.status(),
   );
 }

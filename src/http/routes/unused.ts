@@ -94,7 +94,11 @@ export async function unusedRoutes(
     '/v1/unused',
     {
       // The body limit is the app's (BODY_LIMIT_BYTES): a 413 BODY_TOO_LARGE beyond it.
-      schema: { body: BODY, response: { 200: RESULT, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } },
+      schema: {
+        querystring: { type: 'object', additionalProperties: false, properties: {} },
+        body: BODY,
+        response: { 200: RESULT, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
+      },
     },
     async (req): Promise<UnusedResult> => {
       const body = req.body;

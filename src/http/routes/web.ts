@@ -73,14 +73,31 @@ function send(req: FastifyRequest, reply: FastifyReply, s: Served, cacheControl:
   return reply.type(s.type).send(s.body);
 }
 
+// The page's one parameter is `pageSize` (app.js clamps it; its state lives in the fragment); an
+// asset's is its version.
+const PAGE_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { pageSize: { type: 'string', maxLength: 16 } },
+} as const;
+const ASSET_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { v: { type: 'string', maxLength: 64 } },
+} as const;
+
 export async function webRoutes(app: FastifyInstance): Promise<void> {
   const { page, assets } = load();
 
-  app.get(PAGE.path, (req, reply) => send(req, reply, page, REVALIDATE));
+  app.get(PAGE.path, { schema: { querystring: PAGE_QUERY } }, (req, reply) =>
+    send(req, reply, page, REVALIDATE),
+  );
 
   for (const [p, s] of assets) {
-    app.get<{ Querystring: { v?: string } }>(p, (req, reply) =>
-      send(req, reply, s, req.query.v === s.hash ? IMMUTABLE : REVALIDATE),
+    app.get<{ Querystring: { v?: string } }>(
+      p,
+      { schema: { querystring: ASSET_QUERY } },
+      (req, reply) => send(req, reply, s, req.query.v === s.hash ? IMMUTABLE : REVALIDATE),
     );
   }
 }
