@@ -15,7 +15,12 @@ export const OBJECT_ERRORS = {
     text: 'JSON, but not a CloudTrail log file ({"Records": [...]})',
   },
   RECORD_TOO_LARGE: { action: 'skip', text: 'a single record exceeds the per-record cap' },
+  TOO_MANY_DISTINCT: {
+    action: 'skip',
+    text: 'names more distinct principals, actions or event pairs than one log file can',
+  },
   READ_FAILED: { action: 'retry', text: 'the object could not be read' },
+  COMMIT_FAILED: { action: 'retry', text: 'the store refused to commit what the object said' },
   WORKER_FAILED: { action: 'retry', text: 'the parser worker failed unexpectedly' },
 } as const satisfies Record<string, { action: ErrorAction; text: string }>;
 

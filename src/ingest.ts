@@ -83,7 +83,7 @@ export async function ingestObjects(
     failed: 0,
     skipped: skippedFiles,
   };
-  let pending: { entry: CommitEntry; seconds: number }[] = [];
+  let pending: { entry: CommitEntry; name: string; seconds: number }[] = [];
   const observer = opts.observer;
   let committing: Promise<void> = Promise.resolve();
   let done = 0;
@@ -92,18 +92,36 @@ export async function ingestObjects(
   const flush = (): Promise<void> => {
     const batch = pending;
     pending = [];
-    committing = committing.then(async () => {
-      if (batch.length === 0) return;
-      const started = performance.now();
-      const result = await store.commit(batch.map((p) => p.entry));
-      files.ingested += result.merged;
-      files.alreadyIngested += result.alreadyIngested;
-      if (observer) {
-        observer.committed(batch.length, (performance.now() - started) / 1000);
-        for (const p of batch) observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
-      }
-    });
+    committing = committing.then(() => commitBatch(batch));
     return committing;
+  };
+
+  const commitBatch = async (batch: typeof pending): Promise<void> => {
+    if (batch.length === 0) return;
+    const started = performance.now();
+    let result;
+    try {
+      result = await store.commit(batch.map((p) => p.entry));
+    } catch (err) {
+      // A store that is down fails the run (nothing more can be kept); a delta it refuses fails
+      // that file alone: the rest of the batch is committed one by one.
+      if ((err as { code?: string }).code === 'STORE_UNAVAILABLE') throw err;
+      if (batch.length > 1) {
+        for (const p of batch) await commitBatch([p]);
+        return;
+      }
+      const error = objectError('COMMIT_FAILED', (err as Error).message);
+      files.failed++;
+      errors.push({ file: batch[0].name, ...error });
+      observer?.objectFailed(batch[0].entry.object, error, 'retry');
+      return;
+    }
+    files.ingested += result.merged;
+    files.alreadyIngested += result.alreadyIngested;
+    if (observer) {
+      observer.committed(batch.length, (performance.now() - started) / 1000);
+      for (const p of batch) observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
+    }
   };
 
   const handle = async (object: SourceObject): Promise<void> => {
@@ -160,6 +178,7 @@ export async function ingestObjects(
       else unmapped.set(key, { ...u });
     }
     pending.push({
+      name: object.name,
       entry: { object: object.ref, delta },
       seconds: (performance.now() - started) / 1000,
     });
@@ -167,10 +186,16 @@ export async function ingestObjects(
   };
 
   let next = 0;
+  let fatal: unknown;
   const lane = async (): Promise<void> => {
-    while (next < objects.length) {
+    while (next < objects.length && fatal === undefined) {
       const object = objects[next++];
-      await handle(object);
+      try {
+        await handle(object);
+      } catch (err) {
+        fatal ??= err; // the store is down: the other lanes stop after what they hold
+        return;
+      }
       done++;
       opts.onProgress?.({
         done,
@@ -182,6 +207,7 @@ export async function ingestObjects(
   };
   const lanes = Math.max(1, Math.min(opts.inFlightObjects, objects.length));
   await Promise.all(Array.from({ length: lanes }, lane));
+  if (fatal !== undefined) throw fatal;
   await flush();
 
   const seconds = (performance.now() - started) / 1000;

@@ -22,9 +22,20 @@ import {
 export interface AccumulatorOptions {
   /** bound on distinct ARNs kept per (principal, action) before generalizing to a prefix wildcard */
   maxResourcesPerAction: number;
+  /**
+   * Bounds on what one file may name: distinct principals, and distinct actions or unmapped
+   * pairs. A real log file (5 minutes of one account and region) names hundreds; a file past a
+   * bound is hostile and refused whole (TOO_MANY_DISTINCT), so memory stays bounded.
+   */
+  maxPrincipalsPerFile?: number;
+  maxDistinctPerFile?: number;
 }
 
-export const DEFAULT_ACCUMULATOR_OPTIONS: AccumulatorOptions = { maxResourcesPerAction: 16 };
+export const DEFAULT_ACCUMULATOR_OPTIONS: AccumulatorOptions = {
+  maxResourcesPerAction: 16,
+  maxPrincipalsPerFile: 100_000,
+  maxDistinctPerFile: 100_000,
+};
 
 interface DayAcc {
   p: number;
@@ -93,16 +104,24 @@ export class Accumulator {
   private readonly dateCache = new Map<string, number>();
   private readonly catalog: Catalog;
   private readonly opts: AccumulatorOptions;
+  private readonly maxPrincipals: number;
+  private readonly maxDistinct: number;
+  /** set once the file passed a bound: the rest is only counted, and the file is refused */
+  overflow: string | undefined;
 
   constructor(catalog: Catalog, opts: AccumulatorOptions = DEFAULT_ACCUMULATOR_OPTIONS) {
     this.catalog = catalog;
     this.opts = opts;
     this.mapEvent = sharedMapper(catalog);
+    this.maxPrincipals =
+      opts.maxPrincipalsPerFile ?? DEFAULT_ACCUMULATOR_OPTIONS.maxPrincipalsPerFile!;
+    this.maxDistinct = opts.maxDistinctPerFile ?? DEFAULT_ACCUMULATOR_OPTIONS.maxDistinctPerFile!;
   }
 
   add(record: unknown): void {
     const stats = this.stats;
     stats.records++;
+    if (this.overflow !== undefined) return;
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       stats.skipped.badRecord++;
       return;
@@ -150,8 +169,22 @@ export class Accumulator {
       stats.skipped.unmapped++;
       const key = source + '\u0000' + name;
       const count = this.unmapped.get(key);
+      if (count === undefined && this.unmapped.size >= this.maxDistinct) {
+        this.overflow = `more than ${this.maxDistinct} distinct unmapped (source, name) pairs`;
+        return;
+      }
       this.unmapped.set(count === undefined ? flat(key) : key, (count ?? 0) + 1);
       return;
+    }
+    if (!this.principalIndex.has(principal.arn) && this.principals.length >= this.maxPrincipals) {
+      this.overflow = `more than ${this.maxPrincipals} distinct principals`;
+      return;
+    }
+    for (const n of actionNames) {
+      if (!this.actionIndex.has(n) && this.actions.length >= this.maxDistinct) {
+        this.overflow = `more than ${this.maxDistinct} distinct actions`;
+        return;
+      }
     }
     const outcome = outcomeOf(r.errorCode, r.errorMessage);
     stats[outcome]++;

@@ -22,6 +22,9 @@ export interface ParseOptions {
   /** a single record larger than this is refused with RECORD_TOO_LARGE */
   maxRecordBytes: number;
   maxResourcesPerAction: number;
+  /** bounds on distinct principals / actions and unmapped pairs per file (TOO_MANY_DISTINCT) */
+  maxPrincipalsPerFile?: number;
+  maxDistinctPerFile?: number;
   /**
    * Read records with the scanner (workers/scan.ts) instead of JSON.parse (default false).
    * Same deltas and error codes either way (test/unit/scan.test.ts); off by default because on
@@ -36,6 +39,8 @@ export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
   maxInflatedBytes: 4 * 1024 * 1024 * 1024,
   maxRecordBytes: 64 * 1024 * 1024,
   maxResourcesPerAction: DEFAULT_ACCUMULATOR_OPTIONS.maxResourcesPerAction,
+  maxPrincipalsPerFile: DEFAULT_ACCUMULATOR_OPTIONS.maxPrincipalsPerFile,
+  maxDistinctPerFile: DEFAULT_ACCUMULATOR_OPTIONS.maxDistinctPerFile,
 };
 
 export type ParseResult = { ok: true; delta: FileDelta } | { ok: false; error: ObjectError };
@@ -52,7 +57,11 @@ export async function parseLogFile(
   opts: ParseOptions = DEFAULT_PARSE_OPTIONS,
 ): Promise<ParseResult> {
   const newAcc = (): Accumulator => {
-    const acc = new Accumulator(catalog, { maxResourcesPerAction: opts.maxResourcesPerAction });
+    const acc = new Accumulator(catalog, {
+      maxResourcesPerAction: opts.maxResourcesPerAction,
+      maxPrincipalsPerFile: opts.maxPrincipalsPerFile,
+      maxDistinctPerFile: opts.maxDistinctPerFile,
+    });
     acc.stats.bytesCompressed = bytes.length;
     return acc;
   };
@@ -66,7 +75,7 @@ export async function parseLogFile(
     const ok = opts.scanner
       ? await scanStreaming(bytes, acc, opts)
       : (await parseStreaming(bytes, acc, opts)) === undefined;
-    if (ok && acc.stats.bytesInflated > wholeMax) return { ok: true, delta: acc.finish() };
+    if (ok && acc.stats.bytesInflated > wholeMax) return finished(acc);
   }
   let text: Uint8Array | undefined;
   if (!isGzip(bytes)) {
@@ -83,17 +92,22 @@ export async function parseLogFile(
   if (text !== undefined) {
     const inflated = text.length;
     const result = parseWhole(text, newAcc, inflated, opts.scanner === true);
-    return 'error' in result
-      ? { ok: false, error: result.error }
-      : { ok: true, delta: result.acc.finish() };
+    return 'error' in result ? { ok: false, error: result.error } : finished(result.acc);
   }
   if (opts.scanner) {
     const fast = newAcc();
-    if (await scanStreaming(bytes, fast, opts)) return { ok: true, delta: fast.finish() };
+    if (await scanStreaming(bytes, fast, opts)) return finished(fast);
   }
   const acc = newAcc();
   const error = await parseStreaming(bytes, acc, opts);
-  return error ? { ok: false, error } : { ok: true, delta: acc.finish() };
+  return error ? { ok: false, error } : finished(acc);
+}
+
+/** The file's delta, or its refusal when it passed a bound of the accumulator. */
+function finished(acc: Accumulator): ParseResult {
+  if (acc.overflow !== undefined)
+    return { ok: false, error: objectError('TOO_MANY_DISTINCT', acc.overflow) };
+  return { ok: true, delta: acc.finish() };
 }
 
 function gzipSizeHint(bytes: Uint8Array): number {
@@ -205,8 +219,26 @@ export function parseText(text: string, acc: Accumulator): ObjectError | undefin
   }
   const records = recordsOf(doc);
   if (!Array.isArray(records)) return notCloudTrail(doc);
-  for (let i = 0; i < records.length; i++) acc.add(records[i]);
+  // JSON.parse keeps the last of two top-level "Records"; the streaming splitter refuses such a
+  // document. Refuse it here too, so a file means the same at every size. Checked only when the
+  // text names "Records" twice anywhere (real files: once).
+  const first = text.indexOf('"Records"');
+  if (first !== text.lastIndexOf('"Records"') && hasDuplicateRecords(text)) {
+    return objectError('NOT_CLOUDTRAIL', 'two top-level "Records" keys');
+  }
+  for (let i = 0; i < records.length && acc.overflow === undefined; i++) acc.add(records[i]);
   return undefined;
+}
+
+function hasDuplicateRecords(text: string): boolean {
+  try {
+    const splitter = new RecordSplitter(() => {}, { maxRecordBytes: Number.MAX_SAFE_INTEGER });
+    splitter.push(Buffer.from(text, 'utf8'));
+    splitter.end();
+    return false;
+  } catch (err) {
+    return err instanceof SplitError && /Records/.test(err.message);
+  }
 }
 
 /** The reference streaming path: RecordSplitter + JSON.parse per record (exported for tests). */

@@ -10,7 +10,8 @@
 //   6. an API-version suffix stripped (UpdateFunctionCode20150331v2, GetDistribution2020_05_31)
 //      names a catalog action — only tried when the full name is not one → [canonical base]
 //   7. VERB_RULES (API Gateway: Create* → apigateway:POST, …)            → the rule's actions
-//   8. otherwise                                        → [`prefix:eventName`] as logged
+//   8. otherwise, when eventName looks like an action name → [`prefix:eventName`] as logged
+//      (and → [], unmapped, when it does not: no junk names in the append-only id table)
 // Case 8 is an "unknown action": the prefix is real but the catalog lacks the name (a new API,
 // a catalog lag, a hand-made record). The caller keeps it, gives it an id and reports it as
 // unknown; it is never dropped. An empty result is what the caller counts as "unmapped", per pair.
@@ -18,6 +19,9 @@
 // Hot path (once per record): results are memoized per (source, name) in a two-level Map, so a
 // repeated pair costs two lookups, no string building, and returns the same frozen array.
 import type { Catalog } from './types.ts';
+
+/** What an unknown action name may look like (IAM names are ASCII letters and digits). */
+const ACTION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 import {
   ACTION_ROWS,
   NO_PERMISSION_ROWS,
@@ -113,6 +117,9 @@ export function createMapper(
     for (const rule of verbRules.get(service) ?? []) {
       if (eventName.startsWith(rule.namePrefix)) return rule.actions;
     }
+    // Only a name that could be an IAM action becomes one: junk (a 10 KB name, spaces,
+    // punctuation) would otherwise take ids in the store's append-only table.
+    if (!ACTION_NAME.test(eventName)) return EMPTY;
     return Object.freeze([prefix + ':' + eventName]);
   };
 

@@ -527,6 +527,12 @@ export class SqsConsumer {
       await this.store.commit(batch.map((p) => p.entry));
     } catch (err) {
       this.observer.storeError(err);
+      // One delta the store refuses must not hold back the batch it shares a commit with: take
+      // them one by one, and only what fails alone comes back. Not when the store is down.
+      if (batch.length > 1 && (err as { code?: string }).code !== 'STORE_UNAVAILABLE') {
+        for (const p of batch) await this.commit([p]);
+        return;
+      }
       for (const p of batch) {
         for (const msg of p.msgs) {
           msg.retry = true;

@@ -495,7 +495,8 @@ describe('SqsConsumer', () => {
     let failures = 1;
     const flaky: Store = Object.assign(Object.create(store) as Store, {
       commit: async (entries: Parameters<Store['commit']>[0]) => {
-        if (failures-- > 0) throw new Error('disk full');
+        if (failures-- > 0)
+          throw Object.assign(new Error('store down'), { code: 'STORE_UNAVAILABLE' });
         return store.commit(entries);
       },
     });
@@ -511,7 +512,7 @@ describe('SqsConsumer', () => {
     consumer.start();
     await until('the failed commit', () => rec.calls.storeError.length === 1);
     const failedBatch = rec.calls.messageReleased.length;
-    expect(rec.calls.storeError[0][0]).toMatchObject({ message: 'disk full' });
+    expect(rec.calls.storeError[0][0]).toMatchObject({ message: 'store down' });
     await drained(emu, consumer);
     await consumer.stop();
     expect(failedBatch).toBeGreaterThan(0);
@@ -523,6 +524,38 @@ describe('SqsConsumer', () => {
         true,
       );
     }
+  });
+
+  it('a delta the store refuses does not hold back the others committed with it', async () => {
+    const { emu, store, s3, etags } = await setup();
+    const rec = recorder();
+    const badKey = `s3://${emu.bucket}/${keyOf(1)}`;
+    const picky: Store = Object.assign(Object.create(store) as Store, {
+      commit: async (entries: Parameters<Store['commit']>[0]) => {
+        if (entries.some((e) => e.object.key === badKey)) throw new Error('refused');
+        return store.commit(entries);
+      },
+    });
+    const n = 4;
+    await send(
+      emu,
+      FILES.slice(0, n).map((_, i) => s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i])),
+    );
+    consumer = new SqsConsumer(
+      { sqs: emu.sqs, s3, store: picky, pool, observer: rec.observer },
+      // a long backoff keeps the refused message out of the way once released
+      { ...FAST, queueUrl: emu.queueUrl, commitIntervalMs: 500, retryBackoffSecs: 60 },
+    );
+    consumer.start();
+    await until('the others deleted', () => rec.sum('messagesDeleted') === n - 1);
+    await until('the refused one released', () => rec.calls.messageReleased.length === 1);
+    await consumer.stop();
+    for (const i of [0, 2, 3]) {
+      const ref = { key: `s3://${emu.bucket}/${keyOf(i)}`, tag: etags[i] };
+      expect(await store.isIngested(ref)).toBe(true);
+    }
+    expect(await store.isIngested({ key: badKey, tag: etags[1] })).toBe(false);
+    expect((await emu.queueDepth()).inFlight + (await emu.queueDepth()).visible).toBe(1);
   });
 
   /** The memory store with commits slowed down by `ms`. */

@@ -67,6 +67,18 @@ beforeAll(async () => {
   telemetry = new Telemetry({ store, now: () => NOW });
   await ingest('traildiscover-log-examples');
   await ingest('stratus-red-team-detonation-logs');
+  // one corrupt object, for the failed-objects list
+  const corrupt = {
+    ref: { key: 'file:/logs/corrupt.json.gz', tag: '1' },
+    name: '/logs/corrupt.json.gz',
+    size: 7,
+    read: async () => new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3]),
+  };
+  await ingestObjects([corrupt], store, pool, {
+    inFlightObjects: 1,
+    commitBatchFiles: 1,
+    observer: telemetry,
+  });
   const deps = { store, catalog, telemetry, ready: () => true, now: () => NOW };
   openApp = buildApp(deps);
   authApp = buildApp({ ...deps, apiToken: TOKEN });
@@ -465,7 +477,7 @@ describe.skipIf(!HAVE_CHROMIUM)(browserSuite, () => {
       `${before.newestEventTime!.slice(0, 10)} ${before.newestEventTime!.slice(11, 16)} UTC`,
     );
 
-    // objects the ingest refused are listed (here: the fixtures' SOURCE.json, not a log file)
+    // objects the ingest refused are listed (here: a corrupt gzip)
     expect(before.failedObjects.length).toBeGreaterThan(0);
     await page.getByText(/^Failed objects \(/).click();
     expect(await page.locator('#status-details').textContent()).toContain(

@@ -1,0 +1,71 @@
+// ingestObjects: a delta the store refuses fails that file alone; a store that is down fails the run.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ingestObjects } from '../../src/ingest.ts';
+import { ParserPool } from '../../src/pool.ts';
+import { listLocal } from '../../src/sources/local.ts';
+import { openStore } from '../../src/state/open.ts';
+import type { Store } from '../../src/state/store.ts';
+import { DEFAULT_PARSE_OPTIONS } from '../../workers/parse.ts';
+
+const SAMPLES = path.resolve(
+  import.meta.dirname,
+  '../../samples/cloudtrail/stratus-red-team-detonation-logs',
+);
+let pool: ParserPool;
+beforeAll(() => {
+  pool = new ParserPool({ threads: 1 }, DEFAULT_PARSE_OPTIONS);
+});
+afterAll(() => pool.close());
+
+const refusing = (store: Store, refuse: (key: string) => Error | undefined): Store =>
+  Object.assign(Object.create(store) as Store, {
+    commit: async (entries: Parameters<Store['commit']>[0]) => {
+      for (const e of entries) {
+        const err = refuse(e.object.key);
+        if (err) throw err;
+      }
+      return store.commit(entries);
+    },
+  });
+
+describe('ingestObjects', () => {
+  it('a delta the store refuses fails that file alone; the rest of its batch is committed', async () => {
+    const { objects } = await listLocal([SAMPLES]);
+    const bad = objects[3].ref.key;
+    const store = await openStore('memory:');
+    const summary = await ingestObjects(
+      objects,
+      refusing(store, (k) => (k === bad ? new Error('key too long') : undefined)),
+      pool,
+      { inFlightObjects: 2, commitBatchFiles: 8 },
+    );
+    expect(summary.files.failed).toBe(1);
+    expect(summary.errors).toEqual([
+      {
+        file: objects[3].name,
+        code: 'COMMIT_FAILED',
+        message: expect.stringMatching(/key too long/),
+      },
+    ]);
+    expect(summary.files.ingested).toBe(objects.length - 1 - summary.skippedFiles.length);
+    const skipped = new Set(summary.skippedFiles.map((f) => f.file)); // SOURCE.json: not a log
+    for (const o of objects) {
+      expect(await store.isIngested(o.ref)).toBe(o.ref.key !== bad && !skipped.has(o.name));
+    }
+  });
+
+  it('a store that is down fails the run', async () => {
+    const { objects } = await listLocal([SAMPLES]);
+    const store = await openStore('memory:');
+    const down = Object.assign(new Error('redis down'), { code: 'STORE_UNAVAILABLE' });
+    await expect(
+      ingestObjects(
+        objects,
+        refusing(store, () => down),
+        pool,
+        { inFlightObjects: 2, commitBatchFiles: 8 },
+      ),
+    ).rejects.toThrow('redis down');
+  });
+});
