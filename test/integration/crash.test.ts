@@ -17,6 +17,7 @@ import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as runCli } from '../helpers/cli.ts';
 import { loadCatalog } from '../../src/catalog/catalog.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { listLocal } from '../../src/sources/local.ts';
@@ -47,6 +48,8 @@ function rng(seed: number): () => number {
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'trailmint-crash-'));
+
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd: tmp, env });
 const children = new Set<ChildProcess>();
 
 /** `copies` copies of every fixture log file under dir/copy-<r>/<folder>/. */
@@ -70,17 +73,6 @@ function corpus(dir: string, copies: number): string[] {
     }
   }
   return files;
-}
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env }, cwd: tmp });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** Every principal's /v1/policy and /v1/actions over all time, as the HTTP API answers them. */

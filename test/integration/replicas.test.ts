@@ -8,7 +8,7 @@
 // Each replica's SQS traffic goes through a tap (a small HTTP proxy) that records which messages
 // it received and deleted, and that stops forwarding the moment we kill it: the messages the dead
 // replica held are then known exactly, not guessed from timing.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,11 +18,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as runCli, serve as serveCli, type Serving } from '../helpers/cli.ts';
 import { s3Event, until } from '../helpers/bodies.ts';
 import { startEmulator, TEST_CREDENTIALS, type Emulator } from '../helpers/emulator.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/trailmint');
 const FIXTURES = path.resolve(ROOT, '../shared/fixtures/cloudtrail');
 const FOLDERS = [
   'traildiscover-log-examples',
@@ -44,52 +44,14 @@ const BASE = `tmreplicas:${process.pid}:${Date.now().toString(36)}:`;
 const WINDOW = 'from=2000-01-01&to=2030-12-31';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'trailmint-replicas-'));
+
+const run = (args: string[]) => runCli(args, { cwd: tmp });
 const children: ChildProcess[] = [];
 const emulators: Emulator[] = [];
 const taps: Tap[] = [];
 let admin: Redis;
 
-function run(args: string[]) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(BIN, args, { env: process.env, cwd: tmp });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-interface Serving {
-  child: ChildProcess;
-  url: string;
-  logs: () => string;
-  exited: Promise<number | null>;
-}
-
-function serve(env: NodeJS.ProcessEnv): Promise<Serving> {
-  const child = spawn(BIN, ['serve', '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, ...env },
-    cwd: tmp,
-  });
-  children.push(child);
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 30_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], logs: () => out, exited });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`serve exited ${code}:\n${out}`)));
-  });
-}
+const serve = (env: NodeJS.ProcessEnv): Promise<Serving> => serveCli(env, { cwd: tmp, children });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API under test
 async function get(url: string): Promise<{ status: number; body: any }> {

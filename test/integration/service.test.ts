@@ -3,18 +3,18 @@
 // service against `trailmint ingest` of the same files: same policies, queue empty, a corrupt
 // object and a poison message neither stop it nor lose the rest, redeliveries change nothing,
 // SIGTERM finishes in-flight work and exits 0.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run as runCli, serve as serveCli, type Serving } from '../helpers/cli.ts';
 import { cloudTrail, eventBridge, s3Event, sns, TEST_EVENT, until } from '../helpers/bodies.ts';
 import { startEmulator, TEST_CREDENTIALS, type Emulator } from '../helpers/emulator.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const BIN = path.join(ROOT, 'bin/trailmint');
 const FIXTURES = path.resolve(ROOT, '../shared/fixtures/cloudtrail');
 const FOLDERS = [
   'stratus-red-team-detonation-logs',
@@ -32,52 +32,14 @@ const keyOf = (i: number) =>
   `${DAY_DIR}123456789012_CloudTrail_eu-west-1_${String(i).padStart(3, '0')}${i % 4 === 0 ? ' x+y' : ''}.json.gz`;
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'trailmint-service-'));
+
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd: tmp, env });
 let emu: Emulator;
 const children: ChildProcess[] = [];
 
 /** Runs the CLI to completion; resolves with its exit code and output. */
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(BIN, args, { env: { ...process.env, ...env }, cwd: tmp });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
-interface Serving {
-  child: ChildProcess;
-  url: string;
-  logs: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Starts `trailmint serve` and resolves once it logged the address it listens on. */
-function serve(env: NodeJS.ProcessEnv): Promise<Serving> {
-  const child = spawn(BIN, ['serve', '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, ...env },
-    cwd: tmp,
-  });
-  children.push(child);
-  let out = '';
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 20_000);
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1], logs: () => out, exited });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    void exited.then((code) => reject(new Error(`serve exited ${code}:\n${out}`)));
-  });
-}
+const serve = (env: NodeJS.ProcessEnv): Promise<Serving> => serveCli(env, { cwd: tmp, children });
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON answers of the API under test
 async function get(url: string): Promise<{ status: number; body: any }> {

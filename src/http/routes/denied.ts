@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { dayOf, dayToIso } from '../../state/delta.ts';
 import type { AppDeps } from '../app.ts';
 import { ERROR_SCHEMA } from '../errors.ts';
+import { WINDOW_QUERY } from '../schemas.ts';
 import { assertKnownPrincipal } from '../principal.ts';
 import { checkPrincipalArn, parseWindow } from '../validation.ts';
 
@@ -37,16 +38,7 @@ export interface DeniedResult {
   denied: DeniedEntry[];
 }
 
-const QUERY = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['principal'],
-  properties: {
-    principal: { type: 'string', minLength: 1, maxLength: 2048 },
-    from: { type: 'string', maxLength: 64 },
-    to: { type: 'string', maxLength: 64 },
-  },
-} as const;
+const QUERY = WINDOW_QUERY;
 
 const NULLABLE_STRING = { type: ['string', 'null'] } as const;
 

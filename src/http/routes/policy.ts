@@ -11,6 +11,7 @@ import { dayOf, dayToIso, type Day } from '../../state/delta.ts';
 import type { ActionDetail } from '../../state/store.ts';
 import type { AppDeps } from '../app.ts';
 import { ERROR_SCHEMA, HttpError } from '../errors.ts';
+import { POLICY_DOCUMENT, STRINGS, WINDOW_PROPERTIES, WINDOW_QUERY } from '../schemas.ts';
 import { checkPrincipalArn, parseWindow, sessionHint } from '../validation.ts';
 
 const PASS_ROLE = 'iam:PassRole';
@@ -47,13 +48,6 @@ interface WindowQuery {
   to?: string;
 }
 
-// Dates are checked by the handler (isoToDay), so the 400 says which one is wrong and how.
-const WINDOW_PROPERTIES = {
-  principal: { type: 'string', minLength: 1, maxLength: 2048 },
-  from: { type: 'string', maxLength: 64 },
-  to: { type: 'string', maxLength: 64 },
-} as const;
-
 const POLICY_QUERY = {
   type: 'object',
   additionalProperties: false,
@@ -61,34 +55,7 @@ const POLICY_QUERY = {
   properties: { ...WINDOW_PROPERTIES, placeholders: { type: 'boolean', default: false } },
 } as const;
 
-const ACTIONS_QUERY = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['principal'],
-  properties: WINDOW_PROPERTIES,
-} as const;
-
-const STRINGS = { type: 'array', items: { type: 'string' } } as const;
-// Action and Resource are a string or a list; Condition is free-form: JSON.stringify keeps them.
-const POLICY_DOCUMENT = {
-  type: 'object',
-  properties: {
-    Version: { type: 'string' },
-    Statement: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          Sid: { type: 'string' },
-          Effect: { type: 'string' },
-          Action: {},
-          Resource: {},
-          Condition: {},
-        },
-      },
-    },
-  },
-} as const;
+const ACTIONS_QUERY = WINDOW_QUERY;
 
 /** Same keys, same order as PolicyResult: the body is byte-identical to `trailmint policy --json`. */
 const POLICY_RESULT = {

@@ -13,6 +13,7 @@ import { parsePolicies, unusedPermissions, type UnusedResult } from '../../polic
 import { dayOf, dayToIso } from '../../state/delta.ts';
 import type { AppDeps } from '../app.ts';
 import { ERROR_SCHEMA, HttpError } from '../errors.ts';
+import { POLICY_DOCUMENT, STRINGS, WINDOW_PROPERTIES } from '../schemas.ts';
 import { assertKnownPrincipal } from '../principal.ts';
 import { checkPrincipalArn, parseWindow } from '../validation.ts';
 
@@ -36,15 +37,11 @@ const BODY = {
   additionalProperties: false,
   required: ['principal'],
   properties: {
-    principal: { type: 'string', minLength: 1, maxLength: 2048 },
-    from: { type: 'string', maxLength: 64 },
-    to: { type: 'string', maxLength: 64 },
+    ...WINDOW_PROPERTIES,
     policies: { type: 'array', minItems: 1, maxItems: MAX_POLICIES, items: DOCUMENT },
     policy: DOCUMENT,
   },
 } as const;
-
-const STRINGS = { type: 'array', items: { type: 'string' } } as const;
 
 const RESULT = {
   type: 'object',
@@ -58,28 +55,7 @@ const RESULT = {
     reductionPercent: { type: 'number' },
     notGranted: STRINGS,
     unmatched: STRINGS,
-    suggested: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          Version: { type: 'string' },
-          Statement: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: {
-                Sid: { type: 'string' },
-                Effect: { type: 'string' },
-                Action: {},
-                Resource: {},
-                Condition: {},
-              },
-            },
-          },
-        },
-      },
-    },
+    suggested: { type: 'array', items: POLICY_DOCUMENT },
   },
 } as const;
 
