@@ -13,9 +13,16 @@ export function defaultThreads(): number {
   return Math.max(1, os.availableParallelism());
 }
 
+/** Tasks piscina may queue per thread beyond the one it runs. */
+const QUEUED_PER_THREAD = 4;
+
 export class ParserPool {
   private readonly piscina: Piscina<ParseTask, ParseResult>;
   private readonly parseOpts: ParseOptions;
+  /** tasks submitted and not yet settled; at most `capacity` (running + piscina's queue) */
+  private outstanding = 0;
+  private readonly capacity: number;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(opts: PoolOptions, parseOpts: ParseOptions) {
     this.parseOpts = parseOpts;
@@ -24,9 +31,10 @@ export class ParserPool {
       minThreads: opts.threads,
       maxThreads: opts.threads,
       // Callers bound what they submit; the pool's own queue only smooths bursts.
-      maxQueue: opts.threads * 4,
+      maxQueue: opts.threads * QUEUED_PER_THREAD,
       idleTimeout: 30_000,
     });
+    this.capacity = opts.threads * (1 + QUEUED_PER_THREAD);
   }
 
   get threads(): number {
@@ -42,7 +50,25 @@ export class ParserPool {
     return this.piscina.utilization;
   }
 
-  parse(bytes: Uint8Array): Promise<ParseResult> {
+  /**
+   * Parses one file on a worker. When the pool is full (every thread busy and piscina's queue at
+   * its bound), waits for room instead of failing: callers may keep more objects in flight than
+   * the pool holds, and backpressure reaches them as a slower promise.
+   */
+  async parse(bytes: Uint8Array): Promise<ParseResult> {
+    while (this.outstanding >= this.capacity) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.outstanding++;
+    try {
+      return await this.submit(bytes);
+    } finally {
+      this.outstanding--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private submit(bytes: Uint8Array): Promise<ParseResult> {
     // Only move a buffer that owns its whole ArrayBuffer: transferring a view of a pooled or
     // shared allocation would either detach unrelated memory or be silently cloned.
     const owned = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;

@@ -343,7 +343,7 @@ export class KvStore implements Store {
         dl: prev?.dl ?? 0,
         dd: prev?.dd ?? '',
         r: prev
-          ? mergeSample(prev.r, u.resources, this.maxResources)
+          ? mergeSample(prev.r, u.resources, this.maxResources, true)
           : mergeSample(u.resources, [], this.maxResources),
       };
       if (u.deniedLast > next.dl || (u.deniedLast === next.dl && u.deniedCode > next.dd)) {

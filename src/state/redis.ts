@@ -1221,7 +1221,7 @@ export class RedisStore implements Store {
           prev[5] = u.deniedLast;
           prev[6] = u.deniedCode;
         }
-        prev[7] = mergeSample(prev[7], u.resources, this.maxResources);
+        prev[7] = mergeSample(prev[7], u.resources, this.maxResources, true);
       }
       for (const pr of delta.passRoles) {
         const acc = accOf(pr.p);

@@ -11,21 +11,49 @@
 
 const ANY = '*';
 
-/** Union of `a` and `b`, generalized to at most `max` entries; sorted. */
-export function mergeSample(a: readonly string[], b: readonly string[], max: number): string[] {
+/**
+ * Union of `a` and `b`, generalized to at most `max` entries; sorted. `trusted`: `a` is itself a
+ * result of mergeSample with this `max` (a stored sample), so it need not be checked before the
+ * fast path.
+ */
+export function mergeSample(
+  a: readonly string[],
+  b: readonly string[],
+  max: number,
+  trusted = false,
+): string[] {
   // Fast path (the common merge: a stored sample meets ARNs it already holds): when `a` is
   // already a normalized sample and covers all of `b`, the union normalizes to `a` itself.
-  if (max >= 1 && a.length <= max && isNormalized(a) && b.every((x) => coveredBy(a, x))) {
+  if (
+    max >= 1 &&
+    a.length <= max &&
+    (trusted || isNormalized(a)) &&
+    b.every((x) => coveredBy(a, x))
+  ) {
     return [...a];
   }
-  const all = new Set<string>(a);
-  for (const s of b) all.add(s);
-  if (all.has(ANY) || max < 1) return [ANY];
-  const list = dropCovered([...all].sort());
-  while (list.length > max) {
-    if (!foldClosest(list)) return [ANY];
-  }
+  if (max < 1 || a.includes(ANY) || b.includes(ANY)) return [ANY];
+  const list = dropCovered(unionSorted(sortedView(a), sortedView(b)));
+  if (list.length > max && !foldUntil(list, max)) return [ANY];
   return list;
+}
+
+/** `list` itself when sorted (stored samples and deltas are), else a sorted copy. */
+function sortedView(list: readonly string[]): readonly string[] {
+  for (let i = 1; i < list.length; i++) if (list[i - 1] > list[i]) return [...list].sort();
+  return list;
+}
+
+/** Union of two sorted lists, sorted and without duplicates: one merge pass, no hashing. */
+function unionSorted(a: readonly string[], b: readonly string[]): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = j >= b.length || (i < a.length && a[i] <= b[j]) ? a[i++] : b[j++];
+    if (out.length === 0 || out[out.length - 1] !== x) out.push(x);
+  }
+  return out;
 }
 
 /** Whether `pattern` (an ARN, or a `prefix*` pattern) covers `arn`. */
@@ -51,45 +79,76 @@ function isNormalized(list: readonly string[]): boolean {
 
 function coveredBy(sample: readonly string[], arn: string): boolean {
   // Binary search for the exact entry, then the (rare) patterns.
-  let lo = 0;
-  let hi = sample.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sample[mid] < arn) lo = mid + 1;
-    else hi = mid;
-  }
-  if (sample[lo] === arn) return true;
+  if (sample[lowerBound(sample, arn)] === arn) return true;
   for (const p of sample) if (p.endsWith(ANY) && covers(p, arn)) return true;
   return false;
 }
 
-/** Removes entries a `prefix*` pattern of the (sorted) list already covers. */
+/**
+ * Removes entries a `prefix*` pattern of the (sorted) list already covers. The entries starting
+ * with a prefix are one contiguous run of a sorted list, found by binary search.
+ */
 function dropCovered(sorted: string[]): string[] {
-  if (!sorted.some((s) => s.endsWith(ANY))) return sorted;
-  const patterns = sorted.filter((s) => s.endsWith(ANY));
-  return sorted.filter((s) => !patterns.some((p) => p !== s && covers(p, s)));
+  let drop: Uint8Array | undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const p = sorted[i];
+    if (!p.endsWith(ANY)) continue;
+    const prefix = p.slice(0, -1);
+    drop ??= new Uint8Array(sorted.length);
+    for (let j = lowerBound(sorted, prefix); j < sorted.length; j++) {
+      if (!sorted[j].startsWith(prefix)) break;
+      if (j !== i) drop[j] = 1;
+    }
+  }
+  return drop === undefined ? sorted : sorted.filter((_, i) => drop[i] === 0);
+}
+
+function lowerBound(sorted: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
- * Folds, in place, the adjacent pair with the longest common prefix into one `prefix*` pattern
- * that replaces every entry starting with that prefix. Entries sharing a prefix are contiguous
- * in sorted order and `prefix*` sorts where they were, so the list stays sorted and normalized.
- * Returns false when the only fold left is `*` itself.
+ * Folds, in place, until at most `max` entries are left: each step takes the adjacent pair with
+ * the longest common prefix (the first such pair) and replaces every entry starting with that
+ * prefix by one `prefix*` pattern. Entries sharing a prefix are contiguous in sorted order and
+ * `prefix*` sorts where they were, so the list stays sorted and normalized. The common prefix of
+ * each adjacent pair is computed once and only the two pairs around a fold are recomputed, so a
+ * merge costs O(n) prefix comparisons rather than O(n) per fold. Returns false when the only
+ * fold left is `*` itself.
  */
-function foldClosest(sorted: string[]): boolean {
-  let best = 0;
-  let bestLen = -1;
-  for (let i = 0; i + 1 < sorted.length; i++) {
-    const n = commonPrefix(sorted[i], sorted[i + 1]);
-    if (n > bestLen) [best, bestLen] = [i, n];
+function foldUntil(sorted: string[], max: number): boolean {
+  const lcp: number[] = [];
+  for (let i = 0; i + 1 < sorted.length; i++) lcp.push(commonPrefix(sorted[i], sorted[i + 1]));
+  while (sorted.length > max) {
+    let best = 0;
+    let bestLen = -1;
+    for (let i = 0; i < lcp.length; i++) {
+      if (lcp[i] > bestLen) {
+        best = i;
+        bestLen = lcp[i];
+      }
+    }
+    if (bestLen <= 0) return false;
+    const prefix = sorted[best].slice(0, bestLen);
+    let lo = best;
+    let hi = best + 1;
+    while (lo > 0 && sorted[lo - 1].startsWith(prefix)) lo--;
+    while (hi + 1 < sorted.length && sorted[hi + 1].startsWith(prefix)) hi++;
+    const pattern = prefix + ANY;
+    sorted.splice(lo, hi - lo + 1, pattern);
+    // Pairs lo-1..hi collapse into lo-1 and lo; recompute just those two.
+    const around: number[] = [];
+    if (lo > 0) around.push(commonPrefix(sorted[lo - 1], pattern));
+    if (lo + 1 < sorted.length) around.push(commonPrefix(pattern, sorted[lo + 1]));
+    lcp.splice(Math.max(0, lo - 1), Math.min(hi + 1, lcp.length) - Math.max(0, lo - 1), ...around);
   }
-  if (bestLen <= 0) return false;
-  const prefix = sorted[best].slice(0, bestLen);
-  let lo = best;
-  let hi = best + 1;
-  while (lo > 0 && sorted[lo - 1].startsWith(prefix)) lo--;
-  while (hi + 1 < sorted.length && sorted[hi + 1].startsWith(prefix)) hi++;
-  sorted.splice(lo, hi - lo + 1, prefix + ANY);
   return true;
 }
 

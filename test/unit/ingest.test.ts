@@ -69,3 +69,27 @@ describe('ingestObjects', () => {
     ).rejects.toThrow('redis down');
   });
 });
+
+describe('ParserPool', () => {
+  it('more tasks at once than the pool holds wait for room instead of failing', async () => {
+    const { objects } = await listLocal([SAMPLES]);
+    const logs = objects.filter((o) => o.name.endsWith('.json.gz'));
+    const bytes = await Promise.all(logs.map((o) => o.read()));
+    // one thread holds 5 tasks (running + piscina's queue); submit 40 at once
+    const copies = Array.from({ length: 40 }, (_, i) => new Uint8Array(bytes[i % bytes.length]));
+    const results = await Promise.all(copies.map((b) => pool.parse(b)));
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results).toHaveLength(40);
+  });
+
+  it('an ingest with more objects in flight than the pool holds loses none', async () => {
+    const { objects } = await listLocal([SAMPLES]);
+    const store = await openStore('memory:');
+    const summary = await ingestObjects(objects, store, pool, {
+      inFlightObjects: 64,
+      commitBatchFiles: 4,
+    });
+    expect(summary.errors).toEqual([]);
+    expect(summary.files.ingested).toBe(objects.length - summary.skippedFiles.length);
+  });
+});
