@@ -531,20 +531,22 @@ local function mergeSample(a, b, max, trusted)
     if seen['*'] or max < 1 then return { '*' }, false end
     table.sort(list, lt)
   end
-  local patterns = {}
-  for _, s in ipairs(list) do if isPattern(s) then patterns[#patterns + 1] = s end end
-  if #patterns > 0 then
-    local kept = {}
-    for _, s in ipairs(list) do
-      local covered = false
-      for _, p in ipairs(patterns) do
-        if p ~= s and covers(p, s) then
-          covered = true
-          break
+  -- drop what a pattern covers, patterns in order, a dropped one dropping nothing more (of
+  -- q* and q**, which cover each other, q* stays), as sample.ts dropCovered does
+  local dropped, any = {}, false
+  for i, p in ipairs(list) do
+    if isPattern(p) and not dropped[i] then
+      for j, s in ipairs(list) do
+        if j ~= i and covers(p, s) then
+          dropped[j] = true
+          any = true
         end
       end
-      if not covered then kept[#kept + 1] = s end
     end
+  end
+  if any then
+    local kept = {}
+    for i, s in ipairs(list) do if not dropped[i] then kept[#kept + 1] = s end end
     list = kept
   end
   while #list > max do

@@ -86,13 +86,15 @@ function coveredBy(sample: readonly string[], arn: string): boolean {
 
 /**
  * Removes entries a `prefix*` pattern of the (sorted) list already covers. The entries starting
- * with a prefix are one contiguous run of a sorted list, found by binary search.
+ * with a prefix are one contiguous run of a sorted list, found by binary search. Patterns go in
+ * order and a dropped one drops nothing more: `q*` and `q**` (an ARN may hold a literal `*`)
+ * cover each other, and `q*`, which comes first, must stay.
  */
 function dropCovered(sorted: string[]): string[] {
   let drop: Uint8Array | undefined;
   for (let i = 0; i < sorted.length; i++) {
     const p = sorted[i];
-    if (!p.endsWith(ANY)) continue;
+    if (!p.endsWith(ANY) || drop?.[i] === 1) continue;
     const prefix = p.slice(0, -1);
     drop ??= new Uint8Array(sorted.length);
     for (let j = lowerBound(sorted, prefix); j < sorted.length; j++) {

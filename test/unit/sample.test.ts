@@ -54,6 +54,30 @@ describe('resource samples', () => {
     ]);
   });
 
+  it('of two patterns that cover each other (a literal `*` in an ARN), one stays', () => {
+    expect(mergeSample(['arn:x/ab*', 'arn:x/ab**', 'arn:x/zz'], [], 16)).toEqual([
+      'arn:x/ab*',
+      'arn:x/zz',
+    ]);
+    // as IAM reads a Resource: every `*` matches any run of characters
+    const grants = (pattern: string, arn: string): boolean =>
+      new RegExp(
+        '^' +
+          pattern
+            .split('*')
+            .map((x) => x.replace(/[.+?^$()|[\]\\{}/]/g, '\\$&'))
+            .join('.*') +
+          '$',
+      ).test(arn);
+    for (const [a, b] of [
+      [['arn:x/ab**'], ['arn:x/ab*']],
+      [['arn:x/ab*'], ['arn:x/ab**']],
+      [['arn:x/ab*', 'arn:x/ab**'], []],
+    ])
+      for (const arn of ['arn:x/ab', 'arn:x/ab*', 'arn:x/ab**', 'arn:x/abc'])
+        expect(mergeSample(a, b, 16).some((p) => grants(p, arn))).toBe(true);
+  });
+
   it('a pattern absorbs what it covers; `*` absorbs everything', () => {
     expect(
       mergeSample(['arn:aws:s3:::b/x/*'], ['arn:aws:s3:::b/x/1', 'arn:aws:s3:::b/y'], 5),
@@ -92,14 +116,32 @@ describe('resource samples', () => {
     const anyArn = fc.oneof(
       arn,
       fc.stringMatching(/^arn:aws:[a-z]{1,3}:[a-z0-9/:]{0,12}$/),
-      fc.constantFrom('arn:aws:s3:::logs/*', 'arn:aws:s3:::logs/a/*', 'b', 'ba', 'bab'),
+      fc.constantFrom(
+        'arn:aws:s3:::logs/*',
+        'arn:aws:s3:::logs/**',
+        'arn:aws:s3:::logs/a/*',
+        'b',
+        'ba',
+        'bab',
+      ),
     );
     const reference = (a: string[], b: string[], max: number): string[] => {
+      // a normalized sample that already covers b is the union (and kept as it is)
+      const normalized = a.every(
+        (x, i) => (i === 0 || a[i - 1] < x) && !a.some((p) => p !== x && covers(p, x)),
+      );
+      if (a.length <= max && normalized && b.every((x) => a.some((p) => covers(p, x))))
+        return [...a];
       const sorted = [...new Set([...a, ...b])].sort();
       if (sorted.includes('*')) return ['*'];
-      const patterns = sorted.filter((s) => s.endsWith('*'));
-      const kept = sorted.filter((s) => !patterns.some((p) => p !== s && covers(p, s)));
-      return referenceFold(kept, max);
+      const dropped = new Set<string>();
+      for (const p of sorted)
+        if (p.endsWith('*') && !dropped.has(p))
+          for (const s of sorted) if (s !== p && covers(p, s)) dropped.add(s);
+      return referenceFold(
+        sorted.filter((s) => !dropped.has(s)),
+        max,
+      );
     };
     fc.assert(
       fc.property(
