@@ -24,7 +24,7 @@ export interface IngestObserver {
   objectFailed(ref: ObjectRef, error: ObjectError, action: 'retry' | 'skip'): void;
   committed(files: number, seconds: number): void;
   /** read, but JSON that is not a CloudTrail log file: passed over, not a failure */
-  objectSkipped?(reason: 'not a log file', key: string): void;
+  objectSkipped?(reason: 'not a log file' | 'already ingested', key: string): void;
 }
 
 export interface IngestProgress {
@@ -120,7 +120,12 @@ export async function ingestObjects(
     files.alreadyIngested += result.alreadyIngested;
     if (observer) {
       observer.committed(batch.length, (performance.now() - started) / 1000);
-      for (const p of batch) observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
+      const already = new Set(result.alreadyIngestedKeys);
+      for (const p of batch) {
+        if (already.has(p.entry.object.key))
+          observer.objectSkipped?.('already ingested', p.entry.object.key);
+        else observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
+      }
     }
   };
 

@@ -523,8 +523,10 @@ export class SqsConsumer {
 
   private async commit(batch: PendingCommit[]): Promise<void> {
     const started = performance.now();
+    let already: Set<string>;
     try {
-      await this.store.commit(batch.map((p) => p.entry));
+      const result = await this.store.commit(batch.map((p) => p.entry));
+      already = new Set(result.alreadyIngestedKeys);
     } catch (err) {
       this.observer.storeError(err);
       // One delta the store refuses must not hold back the batch it shares a commit with: take
@@ -543,7 +545,11 @@ export class SqsConsumer {
     }
     this.observer.committed(batch.length, (performance.now() - started) / 1000);
     for (const p of batch) {
-      this.observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
+      // Another replica committed it between our isIngested check and this commit: its records
+      // were counted there, so here it is a skip, not a second ingest.
+      if (already.has(p.entry.object.key))
+        this.observer.objectSkipped('already ingested', p.entry.object.key);
+      else this.observer.objectDone(p.entry.object, p.entry.delta.stats, p.seconds);
       for (const msg of p.msgs) this.resolve(msg);
     }
   }

@@ -12,7 +12,7 @@ export interface WatchDeps {
   store: Store;
   pool: ParserPool;
   observer: IngestObserver & {
-    objectSkipped(reason: 'digest' | 'not a log file', key?: string): void;
+    objectSkipped(reason: 'digest' | 'not a log file' | 'already ingested', key?: string): void;
     storeError(err: unknown): void;
   };
 }

@@ -259,13 +259,14 @@ export class KvStore implements Store {
       // Write-back within the batch: a (principal, day) or (principal, action) that several
       // files of the batch touch is read and encoded once, not once per file.
       const w = new BatchWriter(direct);
-      const result: CommitResult = { merged: 0, alreadyIngested: 0 };
+      const result: CommitResult = { merged: 0, alreadyIngested: 0, alreadyIngestedKeys: [] };
       const batch = new Map<string, string>(); // objects merged by this transaction
       const metas = new Map<number, MetaAcc>();
       for (const { object, delta } of entries) {
         const objectKey = lookupKey(object.key);
         if (batch.get(object.key) === object.tag || w.get('objects', objectKey) === object.tag) {
           result.alreadyIngested++;
+          result.alreadyIngestedKeys.push(object.key);
           continue;
         }
         this.merge(w, delta, metas);

@@ -1143,12 +1143,13 @@ export class RedisStore implements Store {
   }
 
   async commit(entries: readonly CommitEntry[]): Promise<CommitResult> {
-    const result: CommitResult = { merged: 0, alreadyIngested: 0 };
+    const result: CommitResult = { merged: 0, alreadyIngested: 0, alreadyIngestedKeys: [] };
     let todo: CommitEntry[] = [];
     const batch = new Map<string, string>();
     for (const e of entries) {
       if (batch.get(e.object.key) === e.object.tag) {
         result.alreadyIngested++;
+        result.alreadyIngestedKeys.push(e.object.key);
         continue;
       }
       validate(e.delta);
@@ -1169,6 +1170,7 @@ export class RedisStore implements Store {
         // Another replica ingested some of these meanwhile: nothing was written; without them.
         const done = new Set(reply.slice(1).map((i) => i - 1));
         result.alreadyIngested += done.size;
+        for (const i of done) result.alreadyIngestedKeys.push(todo[i].object.key);
         todo = todo.filter((_, i) => !done.has(i));
         if (todo.length === 0) return result;
       }

@@ -19,6 +19,8 @@ export interface CommitResult {
   merged: number;
   /** entries skipped because their object (key + tag) was already committed */
   alreadyIngested: number;
+  /** the object keys of those entries (another replica, or an earlier entry of the batch) */
+  alreadyIngestedKeys: string[];
 }
 
 export interface PrincipalSummary {

@@ -489,6 +489,38 @@ describe('SqsConsumer', () => {
     }
   });
 
+  it('an object another replica commits first is counted as a skip, not a second ingest', async () => {
+    const { emu, store, s3, etags } = await setup();
+    const rec = recorder();
+    // the other replica wins the race: it commits each object between this consumer's
+    // isIngested check and its commit, so the commit reports it as already ingested
+    const racing: Store = Object.assign(Object.create(store) as Store, {
+      commit: async (entries: Parameters<Store['commit']>[0]) => {
+        await store.commit(entries.filter((e) => e.object.key.endsWith(keyOf(0))));
+        return store.commit(entries);
+      },
+    });
+    const n = 3;
+    await send(
+      emu,
+      FILES.slice(0, n).map((_, i) => s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i])),
+    );
+    consumer = new SqsConsumer(
+      { sqs: emu.sqs, s3, store: racing, pool, observer: rec.observer },
+      { ...FAST, queueUrl: emu.queueUrl },
+    );
+    consumer.start();
+    await drained(emu, consumer);
+    await consumer.stop();
+    expect(rec.calls.objectDone.map(([ref]) => ref.key).sort()).toEqual(
+      [1, 2].map((i) => `s3://${emu.bucket}/${keyOf(i)}`),
+    );
+    expect(rec.calls.objectSkipped).toEqual([
+      ['already ingested', `s3://${emu.bucket}/${keyOf(0)}`],
+    ]);
+    expect(rec.sum('messagesDeleted')).toBe(n);
+  });
+
   it('a failed commit deletes nothing: the messages come back and are committed later', async () => {
     const { emu, store, s3, etags } = await setup();
     const rec = recorder();

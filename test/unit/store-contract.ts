@@ -228,14 +228,31 @@ export function storeContract(name: string, factory: StoreFactory): void {
     it('skips an object already committed (same key and tag), takes a new version', async () => {
       const s = await factory.fresh();
       const e = entry('f1', [{ principal: A, action: 's3:GetObject', day: D0 }]);
-      expect(await s.commit([e])).toEqual({ merged: 1, alreadyIngested: 0 });
+      expect(await s.commit([e])).toEqual({
+        merged: 1,
+        alreadyIngested: 0,
+        alreadyIngestedKeys: [],
+      });
       expect(await s.isIngested(e.object)).toBe(true);
-      expect(await s.commit([e, e])).toEqual({ merged: 0, alreadyIngested: 2 });
+      expect(await s.commit([e, e])).toEqual({
+        merged: 0,
+        alreadyIngested: 2,
+        alreadyIngestedKeys: [e.object.key, e.object.key],
+      });
+      const f2 = entry('f2', [{ principal: A, action: 's3:ListBucket', day: D0 }]);
+      const r = await s.commit([f2, e, f2]);
+      expect([r.merged, r.alreadyIngested]).toEqual([1, 2]);
+      expect([...r.alreadyIngestedKeys].sort()).toEqual([e.object.key, f2.object.key].sort());
       const v2 = entry('f1', [{ principal: A, action: 's3:PutObject', day: D0 }], '2');
       expect(await s.isIngested(v2.object)).toBe(false);
-      expect(await s.commit([v2])).toEqual({ merged: 1, alreadyIngested: 0 });
+      expect(await s.commit([v2])).toEqual({
+        merged: 1,
+        alreadyIngested: 0,
+        alreadyIngestedKeys: [],
+      });
       expect(await namesOf(s, (await s.windowActions(A, D0, D0)).used)).toEqual([
         's3:GetObject',
+        's3:ListBucket',
         's3:PutObject',
       ]);
       await s.close();

@@ -166,6 +166,10 @@ describe('redis store: replicas', () => {
         const r = await s.commit(batch);
         merged += r.merged;
         skipped += r.alreadyIngested;
+        // the keys named are those of the batch the other replica had committed
+        expect(r.alreadyIngestedKeys).toHaveLength(r.alreadyIngested);
+        const keys = new Set(batch.map((e) => e.object.key));
+        for (const k of r.alreadyIngestedKeys) expect(keys.has(k)).toBe(true);
       }
       return { merged, skipped };
     };
@@ -446,7 +450,11 @@ describe('redis store: failures', () => {
       retentionDays: KEEP_ALL,
     });
     const e = (i: number) => entry(`f${i}`, [{ principal: ROLE, action: `s3:A${i}`, day: D0 }]);
-    expect(await s.commit([e(1)])).toEqual({ merged: 1, alreadyIngested: 0 });
+    expect(await s.commit([e(1)])).toEqual({
+      merged: 1,
+      alreadyIngested: 0,
+      alreadyIngestedKeys: [],
+    });
 
     // hung: the command times out instead of waiting forever
     server.kill('SIGSTOP');
