@@ -6,7 +6,7 @@ import { createMapper, DEFAULT_MAX_MEMO_PAIRS } from '../src/catalog/mapping.ts'
 import { principalOf } from '../src/catalog/principal.ts';
 import { outcomeOf } from '../src/catalog/outcome.ts';
 import { resourcesOf } from '../src/catalog/resources.ts';
-import { passRolesOf } from '../src/catalog/passrole.ts';
+import { passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
 import { mergeSample } from '../src/state/sample.ts';
 import { flat } from './scan.ts';
 import {
@@ -97,6 +97,7 @@ export class Accumulator {
   private readonly days = new Map<number, DayAcc>();
   private readonly uses = new Map<number, UseAcc>();
   private readonly passRoles = new Map<string, PassRoleUse>();
+  private readonly profileRoles = new Map<string, { profile: string; role: string }>();
   private readonly unmapped = new Map<string, number>();
   private readonly eventIds = new Set<string>();
   private readonly mapEvent: (source: string, name: string) => readonly string[];
@@ -217,6 +218,18 @@ export class Accumulator {
       const arns = resourcesOf(r, actionName, this.catalog);
       if (arns.length > 0) this.addResources(use, arns);
     }
+    if (outcome === 'succeeded') {
+      const pr = profileRoleOf(r);
+      if (pr !== undefined) {
+        const key = pr.profile + '\u0000' + pr.role;
+        if (!this.profileRoles.has(key) && this.profileRoles.size >= this.maxDistinct) {
+          this.overflow = `more than ${this.maxDistinct} distinct instance profile roles`;
+          return;
+        }
+        if (!this.profileRoles.has(key))
+          this.profileRoles.set(flat(key), { profile: flat(pr.profile), role: flat(pr.role) });
+      }
+    }
     if (!denied) {
       for (const { role, service } of passRolesOf(r)) {
         const key = p + '\u0000' + day + '\u0000' + role + '\u0000' + service;
@@ -253,6 +266,7 @@ export class Accumulator {
       days,
       uses,
       passRoles: [...this.passRoles.values()],
+      ...(this.profileRoles.size > 0 && { profileRoles: [...this.profileRoles.values()] }),
       unmapped,
       stats: this.stats,
     };

@@ -8,14 +8,19 @@
 // optional path) made into an ARN with the record's recipientAccountId where the API documents a
 // name as accepted. Wildcards, users, instance profiles and anything malformed are dropped.
 //
+// EC2 instance profiles (RunInstances, AssociateIamInstanceProfile,
+// ReplaceIamInstanceProfileAssociation): PassRole is checked on the role inside the profile,
+// which the request does not name. Such a row records the profile itself (its ARN without the
+// path, `arn:…:iam::<account>:instance-profile/<name>`: names are unique per account), and
+// profileRoleOf() reads which role went into which profile from iam AddRoleToInstanceProfile.
+// The stores keep that organization-wide table and turn a passed profile into its roles when read;
+// a profile whose role was never seen added stays out of the policy (the launch is denied:
+// visible), never guessed from the name and never a wildcard.
+//
 // Not inferred, on purpose:
-// - EC2 instance profiles (RunInstances / AssociateIamInstanceProfile / launch templates
-//   `iamInstanceProfile`, EMR `jobFlowRole`, Batch `instanceRole`, Data Pipeline
-//   `resourceRole`): PassRole is checked on the role inside the profile, which the request does
-//   not name. Guessing it from the profile name (the console's same-name convention) would grant
-//   PassRole on a role nobody saw passed; a wildcard would grant every role. Such a principal's
-//   generated policy lacks that PassRole: visible (the launch is denied), never silently broad.
-// - EKS pod identity, Cognito identity pools, … not listed here: absent rather than guessed.
+// - EMR `jobFlowRole`, Batch `instanceRole`, Data Pipeline `resourceRole` (instance profiles
+//   named by another service's API), EKS pod identity, Cognito identity pools, … not listed
+//   here: absent rather than guessed.
 //
 // Hot path: one Map lookup on eventSource for every record (almost all miss), then one on the
 // event name; the common case returns the shared frozen NO_PASS_ROLES.
@@ -41,6 +46,8 @@ export interface PassRoleRow {
   service: string;
   /** the parameter also takes a role name or path/name (documented by the API) */
   names?: boolean;
+  /** the values are EC2 instance profiles (ARN or name), recorded as the profile's ARN */
+  profiles?: boolean;
   /** for shapes a path cannot say; appends raw values (ARNs or, with `names`, names) */
   extract?: (rp: Rec, out: unknown[]) => void;
 }
@@ -51,8 +58,28 @@ const cfn = 'cloudformation.amazonaws.com';
 const glue = 'glue.amazonaws.com';
 const sagemaker = 'sagemaker.amazonaws.com';
 const eks = 'eks.amazonaws.com';
+const ec2 = 'ec2.amazonaws.com';
 
 export const PASS_ROLE_ROWS: readonly PassRoleRow[] = [
+  {
+    source: 'ec2.amazonaws.com',
+    events: ['RunInstances'],
+    paths: ['iamInstanceProfile.arn', 'iamInstanceProfile.name'],
+    service: ec2,
+    profiles: true,
+  },
+  {
+    source: 'ec2.amazonaws.com',
+    events: ['AssociateIamInstanceProfile', 'ReplaceIamInstanceProfileAssociation'],
+    paths: [
+      'iamInstanceProfile.arn',
+      'iamInstanceProfile.name',
+      '*.IamInstanceProfile.Arn',
+      '*.IamInstanceProfile.Name',
+    ],
+    service: ec2,
+    profiles: true,
+  },
   {
     source: 'lambda.amazonaws.com',
     events: ['CreateFunction', 'UpdateFunctionConfiguration'],
@@ -522,6 +549,70 @@ function walk(v: unknown, path: readonly Segment[], at: number, out: unknown[]):
 // Reused across calls (single-threaded per worker).
 const scratch: unknown[] = [];
 
+const PROFILE_ARN =
+  /^arn:aws[a-z0-9-]{0,24}:iam::(\d{12}):instance-profile\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
+const PROFILE_NAME = /^[\w+=,.@-]{1,128}$/;
+
+function accountOf(record: Rec): string | undefined {
+  const account = record.recipientAccountId;
+  return typeof account === 'string' && ACCOUNT.test(account) ? account : undefined;
+}
+
+function partitionOfRecord(record: Rec): string {
+  return partitionOf(record, typeof record.awsRegion === 'string' ? record.awsRegion : '');
+}
+
+/** `arn:<partition>:iam::<account>:instance-profile/<name>`: the key a profile goes by here. */
+export function profileArn(partition: string, account: string, name: string): string {
+  return 'arn:' + partition + ':iam::' + account + ':instance-profile/' + name;
+}
+
+/** An instance profile ARN (any path) or name → its path-less ARN, or undefined. */
+function profileOf(v: unknown, record: Rec): string | undefined {
+  if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ROLE_ARN) return undefined;
+  if (v.startsWith('arn:')) {
+    const m = PROFILE_ARN.exec(v);
+    return m ? profileArn(v.slice(4, v.indexOf(':', 4)), m[1], m[2]) : undefined;
+  }
+  const account = accountOf(record);
+  if (account === undefined || !PROFILE_NAME.test(v)) return undefined;
+  return profileArn(partitionOfRecord(record), account, v);
+}
+
+/** Whether a recorded PassRole target is an instance profile (the stores resolve it to roles). */
+export function isProfileArn(role: string): boolean {
+  return role.includes(':instance-profile/');
+}
+
+export interface ProfileRole {
+  /** path-less instance profile ARN (profileArn) */
+  profile: string;
+  /** role ARN (role names in this API carry no path: `role/<name>`) */
+  role: string;
+}
+
+/**
+ * iam AddRoleToInstanceProfile → which role went into which profile, or undefined for any other
+ * record. Only for a request that succeeded (the caller checks the outcome).
+ */
+export function profileRoleOf(record: Rec): ProfileRole | undefined {
+  if (record.eventName !== 'AddRoleToInstanceProfile') return undefined;
+  if (record.eventSource !== 'iam.amazonaws.com') return undefined;
+  const rp = record.requestParameters;
+  if (!isObj(rp)) return undefined;
+  const name = rp.instanceProfileName;
+  const role = rp.roleName;
+  const account = accountOf(record);
+  if (typeof name !== 'string' || !PROFILE_NAME.test(name)) return undefined;
+  if (typeof role !== 'string' || !PROFILE_NAME.test(role) || account === undefined)
+    return undefined;
+  const partition = partitionOfRecord(record);
+  return {
+    profile: profileArn(partition, account, name),
+    role: 'arn:' + partition + ':iam::' + account + ':role/' + role,
+  };
+}
+
 function roleOf(v: unknown, names: boolean, record: Rec): string | undefined {
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ROLE_ARN) return undefined;
   if (v.startsWith('arn:')) return ROLE_ARN.test(v) ? v : undefined;
@@ -557,7 +648,10 @@ export function passRolesOf(record: Record<string, unknown>): readonly PassRoleU
       }
     }
     for (let i = 0; i < scratch.length; i++) {
-      const role = roleOf(scratch[i], row.names === true, record);
+      const role =
+        row.profiles === true
+          ? profileOf(scratch[i], record)
+          : roleOf(scratch[i], row.names === true, record);
       if (role === undefined) continue;
       const service = row.service;
       if (out === undefined) out = [];

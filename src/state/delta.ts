@@ -96,6 +96,11 @@ export interface FileDelta {
   days: DaySet[];
   uses: ActionUse[];
   passRoles: PassRoleUse[];
+  /**
+   * Roles seen added to EC2 instance profiles (iam AddRoleToInstanceProfile), organization-wide:
+   * a PassRole whose `role` is a profile ARN stands for these. Absent in deltas of older versions.
+   */
+  profileRoles?: { profile: string; role: string }[];
   unmapped: UnmappedPair[];
   stats: FileStats;
 }

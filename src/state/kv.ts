@@ -15,7 +15,8 @@ export type Table =
   | 'passroles'
   | 'objects'
   | 'unmapped'
-  | 'unknown';
+  | 'unknown'
+  | 'profiles';
 
 export const TABLES: readonly Table[] = [
   'meta',
@@ -28,6 +29,7 @@ export const TABLES: readonly Table[] = [
   'objects',
   'unmapped',
   'unknown',
+  'profiles',
 ];
 
 /** Tables whose values are raw bytes (the rest hold structured values). */

@@ -14,6 +14,7 @@
 // Day sets are over principal-local ids (the n-th action a principal ever used is n), so a
 // principal with 80 actions has 80-bit day sets whatever the catalog size: a typical
 // principal-day is a dozen bytes (bench/RESULTS.md).
+import { isProfileArn } from '../catalog/passrole.ts';
 import { createHash } from 'node:crypto';
 import { UsageError } from '../errors.ts';
 import { dayToIso, type Day, type FileDelta } from './delta.ts';
@@ -371,6 +372,13 @@ export class KvStore implements Store {
       w.put('unmapped', key, ((w.get('unmapped', key) as number | undefined) ?? 0) + count);
     }
     for (const name of delta.unknownActions) w.put('unknown', listedKey(name), 1);
+
+    // Instance profile → roles, organization-wide (a set union: order and redelivery do not matter).
+    for (const { profile, role } of delta.profileRoles ?? []) {
+      const key = lookupKey(profile);
+      const prev = (w.get('profiles', key) as string[] | undefined) ?? [];
+      if (!prev.includes(role)) w.put('profiles', key, [...prev, role].sort());
+    }
   }
 
   private pidFor(w: KvWriter, arn: string): number {
@@ -489,11 +497,17 @@ export class KvStore implements Store {
       const start = pid * DAY_SPAN + Math.max(0, fromDay);
       const end = pid * DAY_SPAN + Math.min(DAY_SPAN - 1, toDay) + 1;
       for (const { value } of r.range('passroles', start, end)) {
-        for (const [role, service, lastSeen] of value as PassRoleRecord[]) {
-          const key = role + '\u0000' + service;
-          const prev = merged.get(key);
-          if (!prev) merged.set(key, { role, service, lastSeen });
-          else if (lastSeen > prev.lastSeen) prev.lastSeen = lastSeen;
+        for (const [target, service, lastSeen] of value as PassRoleRecord[]) {
+          // an instance profile stands for the roles seen added to it (none known: left out)
+          const roles = isProfileArn(target)
+            ? ((r.get('profiles', lookupKey(target)) as string[] | undefined) ?? [])
+            : [target];
+          for (const role of roles) {
+            const key = role + '\u0000' + service;
+            const prev = merged.get(key);
+            if (!prev) merged.set(key, { role, service, lastSeen });
+            else if (lastSeen > prev.lastSeen) prev.lastSeen = lastSeen;
+          }
         }
       }
       return [...merged.values()].sort((a, b) => cmp(a.service, b.service) || cmp(a.role, b.role));

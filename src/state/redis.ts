@@ -61,6 +61,7 @@
 // at once with RedisStoreError STORE_UNAVAILABLE (the consumer then leaves its messages for a
 // retry); a call the server does not answer rejects after commandTimeoutMs; the client keeps
 // reconnecting in the background (backoff up to 2 s) and the next call after that works.
+import { isProfileArn } from '../catalog/passrole.ts';
 import { randomInt, randomUUID } from 'node:crypto';
 import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { UsageError } from '../errors.ts';
@@ -1105,6 +1106,10 @@ export class RedisStore implements Store {
     return replies.slice(1).map(([, v]) => v);
   }
 
+  private profileKey(profile: string): string {
+    return this.g + 'ip:' + profile;
+  }
+
   private pkey(pid: number, name: string): string {
     return `${this.pre}{p:${pid}}:${name}`;
   }
@@ -1160,6 +1165,13 @@ export class RedisStore implements Store {
     return this.op(async () => {
       await this.actionIds([...new Set(todo.flatMap((e) => e.delta.actions))]);
       await this.principalIds(todo.flatMap((e) => e.delta.principals));
+      // Instance profile → roles: a set union, written before the objects are marked ingested
+      // (a crash in between re-adds the same members on redelivery).
+      const profileRoles = todo.flatMap((e) => e.delta.profileRoles ?? []);
+      if (profileRoles.length > 0)
+        await this.pipe((p) => {
+          for (const { profile, role } of profileRoles) p.sadd(this.profileKey(profile), role);
+        });
       for (;;) {
         const reply = await this.redis.tmCommit(JSON.stringify(this.payload(todo)));
         if (reply[0] === 1) {
@@ -1428,19 +1440,31 @@ export class RedisStore implements Store {
       const replies = (await this.pipe((p) => {
         for (let b = b0; b <= b1; b++) p.hgetall(this.pkey(pid, `r:${b}`));
       })) as Record<string, string>[];
-      const merged = new Map<string, PassRoleDetail>();
+      const rows: RoleRow[] = [];
       replies.forEach((fields, i) => {
         for (const [field, v] of Object.entries(fields)) {
           const day = (b0 + i) * BUCKET_DAYS + Number(field);
-          if (day < from || day > to) continue;
-          for (const [role, service, lastSeen] of JSON.parse(v) as RoleRow[]) {
-            const key = role + '\u0000' + service;
-            const prev = merged.get(key);
-            if (!prev) merged.set(key, { role, service, lastSeen });
-            else if (lastSeen > prev.lastSeen) prev.lastSeen = lastSeen;
-          }
+          if (day >= from && day <= to) rows.push(...(JSON.parse(v) as RoleRow[]));
         }
       });
+      // an instance profile stands for the roles seen added to it (none known: left out)
+      const profiles = [...new Set(rows.map(([t]) => t).filter(isProfileArn))];
+      const members = new Map<string, string[]>();
+      if (profiles.length > 0) {
+        const got = (await this.pipe((p) => {
+          for (const profile of profiles) p.smembers(this.profileKey(profile));
+        })) as string[][];
+        profiles.forEach((profile, i) => members.set(profile, got[i]));
+      }
+      const merged = new Map<string, PassRoleDetail>();
+      for (const [target, service, lastSeen] of rows) {
+        for (const role of members.get(target) ?? [target]) {
+          const key = role + '\u0000' + service;
+          const prev = merged.get(key);
+          if (!prev) merged.set(key, { role, service, lastSeen });
+          else if (lastSeen > prev.lastSeen) prev.lastSeen = lastSeen;
+        }
+      }
       return [...merged.values()].sort((a, b) => cmp(a.service, b.service) || cmp(a.role, b.role));
     });
   }

@@ -1,5 +1,12 @@
 // ingestObjects: a delta the store refuses fails that file alone; a store that is down fails the run.
+import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { loadCatalog } from '../../src/catalog/catalog.ts';
+import { policyFor } from '../../src/policy/query.ts';
+import { dayOf } from '../../src/state/delta.ts';
+import { parseLogFile } from '../../workers/parse.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestObjects } from '../../src/ingest.ts';
 import { ParserPool } from '../../src/pool.ts';
@@ -91,5 +98,90 @@ describe('ParserPool', () => {
     });
     expect(summary.errors).toEqual([]);
     expect(summary.files.ingested).toBe(objects.length - summary.skippedFiles.length);
+  });
+});
+
+describe('iam:PassRole through an EC2 instance profile', () => {
+  const account = '111122223333';
+  const launcher = `arn:aws:iam::${account}:role/ci`;
+  const admin = `arn:aws:iam::${account}:role/admin`;
+  const time = '2026-03-10T12:00:00Z';
+  const record = (arn: string, source: string, name: string, rp: unknown, id: string) => ({
+    eventVersion: '1.08',
+    userIdentity: {
+      type: 'AssumedRole',
+      arn: arn.replace(':role/', ':assumed-role/').replace('iam::', 'sts::') + '/s',
+      accountId: account,
+      sessionContext: { sessionIssuer: { type: 'Role', arn, accountId: account } },
+    },
+    eventTime: time,
+    eventSource: source,
+    eventName: name,
+    awsRegion: 'us-east-1',
+    requestParameters: rp,
+    eventID: id,
+    eventType: 'AwsApiCall',
+    recipientAccountId: account,
+  });
+  const run = record(
+    launcher,
+    'ec2.amazonaws.com',
+    'RunInstances',
+    { iamInstanceProfile: { name: 'web' }, instancesSet: { items: [{ imageId: 'ami-1' }] } },
+    'e1',
+  );
+  const add = record(
+    admin,
+    'iam.amazonaws.com',
+    'AddRoleToInstanceProfile',
+    { instanceProfileName: 'web', roleName: 'web-role' },
+    'e2',
+  );
+  const gz = (records: unknown[]) => gzipSync(JSON.stringify({ Records: records }));
+
+  it('both parser paths record the profile passed and the role added to it', async () => {
+    const catalog = loadCatalog();
+    for (const scanner of [false, true]) {
+      const r = await parseLogFile(gz([run, add]), catalog, { ...DEFAULT_PARSE_OPTIONS, scanner });
+      if (!r.ok) throw new Error(r.error.message);
+      expect(r.delta.passRoles.map((p) => [r.delta.principals[p.p], p.role, p.service])).toEqual([
+        [launcher, `arn:aws:iam::${account}:instance-profile/web`, 'ec2.amazonaws.com'],
+      ]);
+      expect(r.delta.profileRoles).toEqual([
+        {
+          profile: `arn:aws:iam::${account}:instance-profile/web`,
+          role: `arn:aws:iam::${account}:role/web-role`,
+        },
+      ]);
+    }
+  });
+
+  it('the launcher gets PassRole on the role inside the profile, learned from another principal in another file', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'trailmint-profile-'));
+    mkdirSync(path.join(dir, 'a'));
+    writeFileSync(path.join(dir, 'a', '1.json.gz'), gz([run]));
+    writeFileSync(path.join(dir, 'a', '2.json.gz'), gz([add]));
+    const store = await openStore('memory:');
+    const { objects } = await listLocal([dir]);
+    await ingestObjects(objects, store, pool, { inFlightObjects: 2, commitBatchFiles: 1 });
+    const day = dayOf(Date.parse(time));
+    const policy = await policyFor(
+      store,
+      loadCatalog(),
+      launcher,
+      { fromDay: day, toDay: day },
+      { placeholders: false },
+    );
+    const statements = policy!.policies.flatMap((d) => d.Statement);
+    expect(statements.filter((s) => s.Action === 'iam:PassRole')).toEqual([
+      {
+        Sid: 'InferredPassRole1',
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: `arn:aws:iam::${account}:role/web-role`,
+        Condition: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      },
+    ]);
+    expect(policy!.inferred).toEqual(['iam:PassRole']);
   });
 });

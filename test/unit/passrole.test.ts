@@ -9,6 +9,7 @@ import {
   NO_PASS_ROLES,
   PASS_ROLE_ROWS,
   passRolesOf,
+  profileRoleOf,
   type PassRoleRow,
   type PassRoleUse,
 } from '../../src/catalog/passrole.ts';
@@ -24,6 +25,7 @@ function recordsOf(file: string): Rec[] {
 
 const ACCOUNT = '123456789012';
 const ROLE = `arn:aws:iam::${ACCOUNT}:role/service-role/app-role`;
+const PROFILE = `arn:aws:iam::${ACCOUNT}:instance-profile/app-profile`;
 
 function rec(source: string, eventName: string, requestParameters: unknown, extra: Rec = {}): Rec {
   return {
@@ -78,7 +80,12 @@ const GENERATED: [string, PassRoleRow, string, Rec][] = [];
 for (const row of PASS_ROLE_ROWS) {
   for (const name of row.events) {
     for (const p of row.paths)
-      GENERATED.push([`${row.source} ${name} ${p}`, row, name, paramsAt(p, ROLE)]);
+      GENERATED.push([
+        `${row.source} ${name} ${p}`,
+        row,
+        name,
+        paramsAt(p, row.profiles ? PROFILE : ROLE),
+      ]);
     if (row.extract !== undefined) {
       const sample = EXTRACT_SAMPLES[row.source];
       GENERATED.push([`${row.source} ${name} (extract)`, row, name, sample?.(ROLE) ?? {}]);
@@ -97,7 +104,7 @@ describe('passRolesOf rows', () => {
 
   it.each(GENERATED)('%s', (_name, row, eventName, params) => {
     expect(passRolesOf(rec(row.source, eventName, params))).toEqual([
-      { role: ROLE, service: row.service },
+      { role: row.profiles ? PROFILE : ROLE, service: row.service },
     ]);
   });
 
@@ -206,12 +213,39 @@ describe('passRolesOf details', () => {
     ).toBe(NO_PASS_ROLES);
   });
 
-  it('EC2 instance profiles are not turned into roles (the role inside is unknown)', () => {
+  it('EC2 instance profiles are recorded as the profile (path-less ARN), the role inside resolved by the store', () => {
+    const profile = `arn:aws:iam::${ACCOUNT}:instance-profile/web`;
+    const ec2 = 'ec2.amazonaws.com';
     const run = rec('ec2.amazonaws.com', 'RunInstances', {
-      iamInstanceProfile: { arn: `arn:aws:iam::${ACCOUNT}:instance-profile/web`, name: 'web' },
+      iamInstanceProfile: { arn: `arn:aws:iam::${ACCOUNT}:instance-profile/team/web`, name: 'web' },
       instancesSet: { items: [{ imageId: 'ami-1' }] },
     });
-    expect(passRolesOf(run)).toBe(NO_PASS_ROLES);
+    expect(passRolesOf(run)).toEqual([{ role: profile, service: ec2 }]);
+    const byName = rec('ec2.amazonaws.com', 'RunInstances', {
+      iamInstanceProfile: { name: 'web' },
+    });
+    expect(passRolesOf(byName)).toEqual([{ role: profile, service: ec2 }]);
+    const associate = rec('ec2.amazonaws.com', 'AssociateIamInstanceProfile', {
+      AssociateIamInstanceProfileRequest: {
+        IamInstanceProfile: { Name: 'web' },
+        InstanceId: 'i-1',
+      },
+    });
+    expect(passRolesOf(associate)).toEqual([{ role: profile, service: ec2 }]);
+    const replace = rec('ec2.amazonaws.com', 'ReplaceIamInstanceProfileAssociation', {
+      ReplaceIamInstanceProfileAssociationRequest: { IamInstanceProfile: { Arn: profile } },
+    });
+    expect(passRolesOf(replace)).toEqual([{ role: profile, service: ec2 }]);
+    for (const bad of [
+      `arn:aws:iam::${ACCOUNT}:role/web`,
+      'a b',
+      '',
+      `arn:aws:iam::1:instance-profile/x`,
+    ])
+      expect(
+        passRolesOf(rec('ec2.amazonaws.com', 'RunInstances', { iamInstanceProfile: { arn: bad } })),
+      ).toBe(NO_PASS_ROLES);
+    // EMR's jobFlowRole is an instance profile of another API: not inferred
     const emr = rec('elasticmapreduce.amazonaws.com', 'RunJobFlow', {
       serviceRole: 'EMR_DefaultRole',
       jobFlowRole: 'EMR_EC2_DefaultRole',
@@ -222,6 +256,25 @@ describe('passRolesOf details', () => {
         service: 'elasticmapreduce.amazonaws.com',
       },
     ]);
+  });
+
+  it('AddRoleToInstanceProfile tells which role is inside which profile', () => {
+    const add = rec('iam.amazonaws.com', 'AddRoleToInstanceProfile', {
+      instanceProfileName: 'web',
+      roleName: 'web-role',
+    });
+    expect(profileRoleOf(add)).toEqual({
+      profile: `arn:aws:iam::${ACCOUNT}:instance-profile/web`,
+      role: `arn:aws:iam::${ACCOUNT}:role/web-role`,
+    });
+    expect(profileRoleOf({ ...add, eventName: 'RemoveRoleFromInstanceProfile' })).toBeUndefined();
+    expect(profileRoleOf({ ...add, eventSource: 'ec2.amazonaws.com' })).toBeUndefined();
+    expect(
+      profileRoleOf(
+        rec('iam.amazonaws.com', 'AddRoleToInstanceProfile', { instanceProfileName: 'web' }),
+      ),
+    ).toBeUndefined();
+    expect(profileRoleOf({ ...add, recipientAccountId: 'nope' })).toBeUndefined();
   });
 
   it.each<[string, Rec]>([
@@ -309,7 +362,7 @@ describe('passRolesOf over every fixture record', () => {
         records++;
         const uses = passRolesOf(r);
         for (const u of uses) {
-          expect(u.role, f).toMatch(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/);
+          expect(u.role, f).toMatch(/^arn:aws[a-z-]*:iam::\d{12}:(role|instance-profile)\/.+$/);
           expect(u.service, f).toMatch(/\.amazonaws\.com$/);
         }
         if (uses.length > 0) {
@@ -321,6 +374,7 @@ describe('passRolesOf over every fixture record', () => {
     expect(records).toBeGreaterThan(1400);
     expect(Object.fromEntries([...inferring].sort())).toEqual({
       'config.amazonaws.com PutConfigurationRecorder': 1,
+      'ec2.amazonaws.com ReplaceIamInstanceProfileAssociation': 1,
       'rds.amazonaws.com AddRoleToDBCluster': 1,
       'rds.amazonaws.com AddRoleToDBInstance': 2,
       'rds.amazonaws.com StartExportTask': 3,

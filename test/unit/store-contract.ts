@@ -199,6 +199,36 @@ export function storeContract(name: string, factory: StoreFactory): void {
       await s.close();
     });
 
+    it('an instance profile passed stands for the roles seen added to it, in any order', async () => {
+      const s = await factory.fresh();
+      const profile = 'arn:aws:iam::111122223333:instance-profile/web';
+      const role = 'arn:aws:iam::111122223333:role/web';
+      const ec2 = 'ec2.amazonaws.com';
+      await s.commit([
+        entry('f1', [
+          { principal: A, action: 'ec2:RunInstances', day: D0, passRole: [profile, ec2] },
+        ]),
+      ]);
+      expect(await s.passRoles(A, D0, D0)).toEqual([]); // which role is inside: not seen yet
+      const mapping = entry('f2', [
+        { principal: B, action: 'iam:AddRoleToInstanceProfile', day: D0 },
+      ]);
+      mapping.delta.profileRoles = [{ profile, role }];
+      await s.commit([mapping]);
+      await s.commit([mapping]); // redelivered: changes nothing
+      expect(await s.passRoles(A, D0, D0)).toEqual([
+        { role, service: ec2, lastSeen: D0 * 86_400_000 + 1000 },
+      ]);
+      const other = entry('f3', [
+        { principal: B, action: 'iam:AddRoleToInstanceProfile', day: D0 },
+      ]);
+      other.delta.profileRoles = [{ profile, role: role + '-2' }];
+      await s.commit([other]);
+      expect((await s.passRoles(A, D0, D0)).map((r) => r.role)).toEqual([role, role + '-2']);
+      expect(await s.passRoles(B, D0, D0)).toEqual([]);
+      await s.close();
+    });
+
     it('merges pass-role grants per (role, service) within the window', async () => {
       const s = await factory.fresh();
       const role = 'arn:aws:iam::111122223333:role/fn';
