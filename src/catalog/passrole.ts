@@ -551,7 +551,8 @@ const scratch: unknown[] = [];
 
 const PROFILE_ARN =
   /^arn:aws[a-z0-9-]{0,24}:iam::(\d{12}):instance-profile\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]+)$/;
-const PROFILE_NAME = /^[\w+=,.@-]{1,128}$/;
+/** An IAM instance profile or role name (no path). */
+const IAM_NAME = /^[\w+=,.@-]{1,128}$/;
 
 function accountOf(record: Rec): string | undefined {
   const account = record.recipientAccountId;
@@ -575,7 +576,7 @@ function profileOf(v: unknown, record: Rec): string | undefined {
     return m ? profileArn(v.slice(4, v.indexOf(':', 4)), m[1], m[2]) : undefined;
   }
   const account = accountOf(record);
-  if (account === undefined || !PROFILE_NAME.test(v)) return undefined;
+  if (account === undefined || !IAM_NAME.test(v)) return undefined;
   return profileArn(partitionOfRecord(record), account, v);
 }
 
@@ -603,13 +604,12 @@ export function profileRoleOf(record: Rec): ProfileRole | undefined {
   const name = rp.instanceProfileName;
   const role = rp.roleName;
   const account = accountOf(record);
-  if (typeof name !== 'string' || !PROFILE_NAME.test(name)) return undefined;
-  if (typeof role !== 'string' || !PROFILE_NAME.test(role) || account === undefined)
-    return undefined;
+  if (typeof name !== 'string' || !IAM_NAME.test(name)) return undefined;
+  if (typeof role !== 'string' || !IAM_NAME.test(role) || account === undefined) return undefined;
   const partition = partitionOfRecord(record);
   return {
     profile: profileArn(partition, account, name),
-    role: 'arn:' + partition + ':iam::' + account + ':role/' + role,
+    role: roleArn(partition, account, role),
   };
 }
 
@@ -617,11 +617,14 @@ function roleOf(v: unknown, names: boolean, record: Rec): string | undefined {
   if (typeof v !== 'string' || v.length === 0 || v.length > MAX_ROLE_ARN) return undefined;
   if (v.startsWith('arn:')) return ROLE_ARN.test(v) ? v : undefined;
   if (!names || !ROLE_NAME.test(v)) return undefined;
-  const account = record.recipientAccountId;
-  if (typeof account !== 'string' || !ACCOUNT.test(account)) return undefined;
-  const region = typeof record.awsRegion === 'string' ? record.awsRegion : '';
+  const account = accountOf(record);
+  if (account === undefined) return undefined;
   const name = v.charCodeAt(0) === 47 /* / */ ? v.slice(1) : v;
-  return 'arn:' + partitionOf(record, region) + ':iam::' + account + ':role/' + name;
+  return roleArn(partitionOfRecord(record), account, name);
+}
+
+function roleArn(partition: string, account: string, nameWithPath: string): string {
+  return 'arn:' + partition + ':iam::' + account + ':role/' + nameWithPath;
 }
 
 export function passRolesOf(record: Record<string, unknown>): readonly PassRoleUse[] {

@@ -24,6 +24,7 @@ import { openStore } from '../../src/state/open.ts';
 import type { Store } from '../../src/state/store.ts';
 import { DEFAULT_PARSE_OPTIONS } from '../../workers/parse.ts';
 import { startEmulator, TEST_CREDENTIALS, type Emulator } from '../helpers/emulator.ts';
+import { withCommit } from '../helpers/store.ts';
 import { cloudTrail, eventBridge, s3Event, sns, TEST_EVENT, until } from '../helpers/bodies.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
@@ -45,6 +46,10 @@ const DAY_DIR = 'AWSLogs/123456789012/CloudTrail/us-east-1/2024/05/17/';
 /** A CloudTrail-layout key for fixture i; some carry a space and a plus, which S3 events encode. */
 const keyOf = (i: number) =>
   `${DAY_DIR}123456789012_CloudTrail_us-east-1_${String(i).padStart(3, '0')}${i % 3 === 0 ? ' a+b' : ''}.json.gz`;
+
+/** S3 event notifications for the first `n` fixture files, as uploaded. */
+const created = (bucket: string, etags: readonly string[], n: number) =>
+  FILES.slice(0, n).map((_, i) => s3Event(bucket, keyOf(i), 'ObjectCreated:Put', etags[i]));
 
 // ---- helpers -----------------------------------------------------------------------------
 
@@ -426,14 +431,12 @@ describe('SqsConsumer', () => {
     const committed = new Set<string>();
     const commitsDone: { at: number; files: number }[] = [];
     // The memory store, slowed so that stop() lands in the middle of the run.
-    const slow: Store = Object.assign(Object.create(store) as Store, {
-      commit: async (entries: Parameters<Store['commit']>[0]) => {
-        await new Promise((r) => setTimeout(r, 150));
-        const result = await store.commit(entries);
-        for (const e of entries) committed.add(e.object.key);
-        commitsDone.push({ at: performance.now(), files: entries.length });
-        return result;
-      },
+    const slow: Store = withCommit(store, async (entries) => {
+      await new Promise((r) => setTimeout(r, 150));
+      const result = await store.commit(entries);
+      for (const e of entries) committed.add(e.object.key);
+      commitsDone.push({ at: performance.now(), files: entries.length });
+      return result;
     });
     const bodies = FILES.map((_, i) =>
       s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i]),
@@ -494,17 +497,12 @@ describe('SqsConsumer', () => {
     const rec = recorder();
     // the other replica wins the race: it commits each object between this consumer's
     // isIngested check and its commit, so the commit reports it as already ingested
-    const racing: Store = Object.assign(Object.create(store) as Store, {
-      commit: async (entries: Parameters<Store['commit']>[0]) => {
-        await store.commit(entries.filter((e) => e.object.key.endsWith(keyOf(0))));
-        return store.commit(entries);
-      },
+    const racing: Store = withCommit(store, async (entries) => {
+      await store.commit(entries.filter((e) => e.object.key.endsWith(keyOf(0))));
+      return store.commit(entries);
     });
     const n = 3;
-    await send(
-      emu,
-      FILES.slice(0, n).map((_, i) => s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i])),
-    );
+    await send(emu, created(emu.bucket, etags, n));
     consumer = new SqsConsumer(
       { sqs: emu.sqs, s3, store: racing, pool, observer: rec.observer },
       { ...FAST, queueUrl: emu.queueUrl },
@@ -525,18 +523,13 @@ describe('SqsConsumer', () => {
     const { emu, store, s3, etags } = await setup();
     const rec = recorder();
     let failures = 1;
-    const flaky: Store = Object.assign(Object.create(store) as Store, {
-      commit: async (entries: Parameters<Store['commit']>[0]) => {
-        if (failures-- > 0)
-          throw Object.assign(new Error('store down'), { code: 'STORE_UNAVAILABLE' });
-        return store.commit(entries);
-      },
+    const flaky: Store = withCommit(store, async (entries) => {
+      if (failures-- > 0)
+        throw Object.assign(new Error('store down'), { code: 'STORE_UNAVAILABLE' });
+      return store.commit(entries);
     });
     const n = 4;
-    await send(
-      emu,
-      FILES.slice(0, n).map((_, i) => s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i])),
-    );
+    await send(emu, created(emu.bucket, etags, n));
     consumer = new SqsConsumer(
       { sqs: emu.sqs, s3, store: flaky, pool, observer: rec.observer },
       { ...FAST, queueUrl: emu.queueUrl, commitIntervalMs: 500 },
@@ -562,17 +555,12 @@ describe('SqsConsumer', () => {
     const { emu, store, s3, etags } = await setup();
     const rec = recorder();
     const badKey = `s3://${emu.bucket}/${keyOf(1)}`;
-    const picky: Store = Object.assign(Object.create(store) as Store, {
-      commit: async (entries: Parameters<Store['commit']>[0]) => {
-        if (entries.some((e) => e.object.key === badKey)) throw new Error('refused');
-        return store.commit(entries);
-      },
+    const picky: Store = withCommit(store, async (entries) => {
+      if (entries.some((e) => e.object.key === badKey)) throw new Error('refused');
+      return store.commit(entries);
     });
     const n = 4;
-    await send(
-      emu,
-      FILES.slice(0, n).map((_, i) => s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i])),
-    );
+    await send(emu, created(emu.bucket, etags, n));
     consumer = new SqsConsumer(
       { sqs: emu.sqs, s3, store: picky, pool, observer: rec.observer },
       // a long backoff keeps the refused message out of the way once released
@@ -592,21 +580,16 @@ describe('SqsConsumer', () => {
 
   /** The memory store with commits slowed down by `ms`. */
   const slowed = (store: Store, ms: number): Store =>
-    Object.assign(Object.create(store) as Store, {
-      commit: async (entries: Parameters<Store['commit']>[0]) => {
-        await new Promise((r) => setTimeout(r, ms));
-        return store.commit(entries);
-      },
+    withCommit(store, async (entries) => {
+      await new Promise((r) => setTimeout(r, ms));
+      return store.commit(entries);
     });
 
   it('keeps at most maxInFlightObjects objects in flight', async () => {
     const { emu, store, s3, etags } = await setup();
     const rec = recorder();
     const n = 8;
-    await send(
-      emu,
-      FILES.slice(0, n).map((_, i) => s3Event(emu.bucket, keyOf(i), 'ObjectCreated:Put', etags[i])),
-    );
+    await send(emu, created(emu.bucket, etags, n));
     consumer = new SqsConsumer(
       { sqs: emu.sqs, s3, store: slowed(store, 300), pool, observer: rec.observer },
       { ...FAST, queueUrl: emu.queueUrl, maxInFlightObjects: 2 },

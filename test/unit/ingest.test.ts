@@ -14,6 +14,7 @@ import { listLocal } from '../../src/sources/local.ts';
 import { openStore } from '../../src/state/open.ts';
 import type { Store } from '../../src/state/store.ts';
 import { DEFAULT_PARSE_OPTIONS } from '../../workers/parse.ts';
+import { withCommit } from '../helpers/store.ts';
 
 const SAMPLES = path.resolve(
   import.meta.dirname,
@@ -26,14 +27,12 @@ beforeAll(() => {
 afterAll(() => pool.close());
 
 const refusing = (store: Store, refuse: (key: string) => Error | undefined): Store =>
-  Object.assign(Object.create(store) as Store, {
-    commit: async (entries: Parameters<Store['commit']>[0]) => {
-      for (const e of entries) {
-        const err = refuse(e.object.key);
-        if (err) throw err;
-      }
-      return store.commit(entries);
-    },
+  withCommit(store, async (entries) => {
+    for (const e of entries) {
+      const err = refuse(e.object.key);
+      if (err) throw err;
+    }
+    return store.commit(entries);
   });
 
 describe('ingestObjects', () => {

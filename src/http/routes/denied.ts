@@ -38,8 +38,6 @@ export interface DeniedResult {
   denied: DeniedEntry[];
 }
 
-const QUERY = WINDOW_QUERY;
-
 const NULLABLE_STRING = { type: ['string', 'null'] } as const;
 
 const RESULT = {
@@ -76,7 +74,7 @@ export async function deniedRoutes(
     '/v1/denied',
     {
       schema: {
-        querystring: QUERY,
+        querystring: WINDOW_QUERY,
         response: { 200: RESULT, '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA },
       },
     },

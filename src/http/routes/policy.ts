@@ -55,8 +55,6 @@ const POLICY_QUERY = {
   properties: { ...WINDOW_PROPERTIES, placeholders: { type: 'boolean', default: false } },
 } as const;
 
-const ACTIONS_QUERY = WINDOW_QUERY;
-
 /** Same keys, same order as PolicyResult: the body is byte-identical to `trailmint policy --json`. */
 const POLICY_RESULT = {
   type: 'object',
@@ -229,7 +227,7 @@ export async function policyRoutes(
 
   app.get<{ Querystring: WindowQuery }>(
     '/v1/actions',
-    { schema: { querystring: ACTIONS_QUERY, response: RESPONSES(ACTIONS_RESULT) } },
+    { schema: { querystring: WINDOW_QUERY, response: RESPONSES(ACTIONS_RESULT) } },
     async (req): Promise<ActionsResult> => {
       const { principal, fromDay, toDay } = request(req.query);
       const [window, names, passRoles] = await Promise.all([
