@@ -36,6 +36,31 @@ interface Latency {
   rps: number;
 }
 
+/**
+ * Store commits while it ran, from the service's own histogram: they run on the thread that also
+ * answers HTTP, so their length bounds the latency tail. `maxSecondsAtMost`: the upper bound of
+ * the bucket holding the slowest commit.
+ */
+function commitStats(metrics: string): {
+  count: number;
+  meanSeconds: number;
+  maxSecondsAtMost: number;
+} {
+  const value = (name: string) =>
+    Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  const count = value('trailmint_store_commit_seconds_count');
+  const buckets = metrics.matchAll(
+    /^trailmint_store_commit_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm,
+  );
+  // the first bucket that holds every commit
+  const all = [...buckets].find((m) => Number(m[2]) >= count);
+  return {
+    count,
+    meanSeconds: count ? value('trailmint_store_commit_seconds_sum') / count : 0,
+    maxSecondsAtMost: all === undefined || all[1] === '+Inf' ? Infinity : Number(all[1]),
+  };
+}
+
 async function load(url: string, seconds: number): Promise<Latency> {
   const r = await autocannon({ url, connections: CONNECTIONS, duration: seconds, pipelining: 1 });
   return {
@@ -143,9 +168,8 @@ async function main(): Promise<void> {
     while ((await ingested()) < keys.length) await new Promise((r) => setTimeout(r, 20));
     const ingestSeconds = (performance.now() - t0) / 1000;
     const busy = await loaded;
-    const rss = (await (await fetch(`${svc.url}/metrics`)).text()).match(
-      /^process_resident_memory_bytes (\d+)/m,
-    );
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    const rss = metrics.match(/^process_resident_memory_bytes (\d+)/m);
     emit({
       quick,
       files: files.length,
@@ -160,6 +184,7 @@ async function main(): Promise<void> {
       idle,
       whileIngesting: busy,
       serviceRssMb: rss ? Number(rss[1]) / 1e6 : null,
+      commits: commitStats(metrics),
     });
   } finally {
     child?.kill('SIGTERM');

@@ -45,12 +45,29 @@ describe('policy cache', () => {
 
   it('evicts the least recently used entry and checks versions', () => {
     const c = new VersionedCache(2);
-    c.set('a', 1, 'A');
-    c.set('b', 1, 'B');
-    expect(c.get('a', 1)).toBe('A'); // a is now the most recent
-    c.set('c', 1, 'C'); // evicts b
+    const A = Buffer.from('A');
+    const C = Buffer.from('C');
+    c.set('a', 1, A);
+    c.set('b', 1, Buffer.from('B'));
+    expect(c.get('a', 1)).toBe(A); // a is now the most recent
+    c.set('c', 1, C); // evicts b
     expect(c.get('b', 1)).toBeUndefined();
     expect(c.get('a', 2)).toBeUndefined(); // stale version
-    expect(c.get('c', 1)).toBe('C');
+    expect(c.get('c', 1)).toBe(C);
+    expect(c.size).toEqual({ entries: 2, bytes: 2 });
+  });
+
+  it('keeps its bytes under the bound, oldest out first, and never holds an oversized value', () => {
+    const c = new VersionedCache(100, 10);
+    c.set('a', 1, Buffer.alloc(4));
+    c.set('b', 1, Buffer.alloc(4));
+    c.set('a', 2, Buffer.alloc(5)); // replaces a: 9 bytes
+    expect(c.size).toEqual({ entries: 2, bytes: 9 });
+    c.set('c', 1, Buffer.alloc(3)); // 12 > 10: b (least recent) goes
+    expect(c.get('b', 1)).toBeUndefined();
+    expect(c.size).toEqual({ entries: 2, bytes: 8 });
+    c.set('d', 1, Buffer.alloc(11)); // larger than the whole bound: not kept, nothing evicted
+    expect(c.get('d', 1)).toBeUndefined();
+    expect(c.size).toEqual({ entries: 2, bytes: 8 });
   });
 });

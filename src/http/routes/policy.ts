@@ -15,19 +15,31 @@ import { POLICY_DOCUMENT, STRINGS, WINDOW_PROPERTIES, WINDOW_QUERY } from '../sc
 import { checkPrincipalArn, parseWindow, sessionHint } from '../validation.ts';
 
 const PASS_ROLE = 'iam:PassRole';
-/** Serialized policies kept (least recently used evicted); a few MB at most. */
+/** Serialized policies kept (least recently used evicted), by count and by bytes. */
 const POLICY_CACHE_ENTRIES = 2000;
+const POLICY_CACHE_BYTES = 32 * 1024 * 1024;
 
-/** Key → (version, value), LRU-bounded; a hit needs the version it was stored with. */
+/**
+ * Key → (version, bytes), LRU-bounded by entries and total bytes; a hit needs the version it was
+ * stored with. Holds UTF-8 bytes, not strings: a hit then costs no encoding (a 500-action policy
+ * is ~30 KB, and re-encoding it per response was a third of the serving thread's time under load).
+ */
 export class VersionedCache {
-  private readonly max: number;
-  private readonly map = new Map<string, { version: number; value: string }>();
+  private readonly maxEntries: number;
+  private readonly maxBytes: number;
+  private bytes = 0;
+  private readonly map = new Map<string, { version: number; value: Buffer }>();
 
-  constructor(max: number) {
-    this.max = max;
+  constructor(maxEntries: number, maxBytes = Infinity) {
+    this.maxEntries = maxEntries;
+    this.maxBytes = maxBytes;
   }
 
-  get(key: string, version: number): string | undefined {
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.map.size, bytes: this.bytes };
+  }
+
+  get(key: string, version: number): Buffer | undefined {
     const hit = this.map.get(key);
     if (hit === undefined || hit.version !== version) return undefined;
     this.map.delete(key); // re-insert: Map order is the recency order
@@ -35,10 +47,21 @@ export class VersionedCache {
     return hit.value;
   }
 
-  set(key: string, version: number, value: string): void {
-    this.map.delete(key);
+  set(key: string, version: number, value: Buffer): void {
+    this.delete(key);
+    if (value.length > this.maxBytes) return;
     this.map.set(key, { version, value });
-    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+    this.bytes += value.length;
+    while (this.map.size > this.maxEntries || this.bytes > this.maxBytes) {
+      this.delete(this.map.keys().next().value!);
+    }
+  }
+
+  private delete(key: string): void {
+    const old = this.map.get(key);
+    if (old === undefined) return;
+    this.map.delete(key);
+    this.bytes -= old.value.length;
   }
 }
 
@@ -186,7 +209,7 @@ export async function policyRoutes(
 ): Promise<void> {
   const { store, catalog, telemetry } = deps;
   const now = deps.now ?? Date.now;
-  const cache = new VersionedCache(POLICY_CACHE_ENTRIES);
+  const cache = new VersionedCache(POLICY_CACHE_ENTRIES, POLICY_CACHE_BYTES);
 
   const request = (q: WindowQuery) => ({
     principal: checkPrincipalArn(q.principal),
@@ -214,7 +237,7 @@ export async function policyRoutes(
           { placeholders },
         );
         if (result !== undefined) {
-          body = JSON.stringify(result);
+          body = Buffer.from(JSON.stringify(result));
           if (version !== undefined) cache.set(key, version, body);
         }
       }
