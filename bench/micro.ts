@@ -20,6 +20,7 @@ import { decodeIds, encodeIds, orInto, unionEncoded } from '../src/state/idset.t
 import { emptyStats, type ActionUse, type DaySet, type FileDelta } from '../src/state/delta.ts';
 import { openStore } from '../src/state/open.ts';
 import type { Store } from '../src/state/store.ts';
+import { DEFAULT_PARSE_OPTIONS, inflateChunk } from '../workers/parse.ts';
 import { RecordSplitter } from '../workers/split.ts';
 import { corpusFiles, readManifest, type FileInfo } from './corpus.ts';
 import {
@@ -79,16 +80,37 @@ async function inflate(args: MicroArgs): Promise<Row[]> {
   const zlib = await timeRuns(args.runs, () => {
     for (const b of l.gz) gunzipSync(b);
   });
-  const zlibRow = row('inflate', 'node:zlib gunzipSync', work, zlib, setup, {
-    compressedMB: l.compressed / 1e6,
+  const zlibRow = row(
+    'inflate',
+    'node:zlib gunzipSync, 16 KB output chunks (default)',
+    work,
+    zlib,
+    setup,
+    {
+      compressedMB: l.compressed / 1e6,
+    },
+  );
+  const max = DEFAULT_PARSE_OPTIONS.wholeFileMaxBytes;
+  const one = await timeRuns(args.runs, () => {
+    for (const b of l.gz) gunzipSync(b, { maxOutputLength: max, chunkSize: inflateChunk(b, max) });
   });
+  const oneRow = row(
+    'inflate',
+    'node:zlib gunzipSync, one output chunk (parse.ts)',
+    work,
+    one,
+    setup,
+    {
+      compressedMB: l.compressed / 1e6,
+    },
+  );
   const ff = await timeRuns(args.runs, () => {
     for (const b of l.gz) fflateGunzip(b);
   });
   const ffRow = row('inflate', 'fflate gunzipSync', work, ff, setup, {
     compressedMB: l.compressed / 1e6,
   });
-  return [zlibRow, ffRow];
+  return [oneRow, zlibRow, ffRow];
 }
 
 async function parse(args: MicroArgs): Promise<Row[]> {

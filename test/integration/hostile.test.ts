@@ -26,7 +26,12 @@ import { dayOf } from '../../src/state/delta.ts';
 import { openStore } from '../../src/state/open.ts';
 import type { Store } from '../../src/state/store.ts';
 import { Telemetry, createLogger } from '../../src/telemetry.ts';
-import { DEFAULT_PARSE_OPTIONS, parseLogFile, type ParseOptions } from '../../workers/parse.ts';
+import {
+  DEFAULT_PARSE_OPTIONS,
+  inflateChunk,
+  parseLogFile,
+  type ParseOptions,
+} from '../../workers/parse.ts';
 import { cloudTrail, eventBridge, s3Event, sns, until } from '../helpers/bodies.ts';
 import { startEmulator, type Emulator } from '../helpers/emulator.ts';
 
@@ -653,6 +658,37 @@ describe('parser edge cases', () => {
     );
     const ok = await parseLogFile(nested, catalog);
     expect(ok.ok && ok.delta.principals).toEqual([userOf('nested')]);
+  });
+
+  // The whole-file path sizes its inflate buffer from the gzip trailer: a trailer that lies
+  // (too small, too large, or a multi-member file naming only its last member) changes neither
+  // the result nor the memory bound, only the number of chunks.
+  it('a gzip trailer that lies about the inflated size changes nothing but speed', async () => {
+    const text = JSON.stringify({ Records: [rec('trailer-a'), rec('trailer-b')] });
+    const honest = gz(text);
+    const expected = await parseLogFile(honest, catalog);
+    expect(expected.ok && expected.delta.principals).toHaveLength(2);
+    const sansSize = (r: typeof expected) =>
+      r.ok ? { ...r.delta, stats: { ...r.delta.stats, bytesCompressed: 0 } } : r;
+    const lying = (size: number) => {
+      const b = Buffer.from(honest);
+      b.writeUInt32LE(size >>> 0, b.length - 4);
+      return b;
+    };
+    // Multi-member: two gzip members of halves of the text; the trailer holds the last only.
+    const cut = text.length >> 1;
+    const multi = Buffer.concat([gz(text.slice(0, cut)), gz(text.slice(cut))]);
+    for (const bytes of [lying(0), lying(10), lying(0xffffffff), multi]) {
+      // zlib checks ISIZE against what it inflated: a lying one is corrupt on every path
+      const result = await parseLogFile(bytes, catalog);
+      if (bytes === multi) expect(sansSize(result)).toEqual(sansSize(expected));
+      else expect(result.ok || result.error.code).toBe('GZIP_CORRUPT');
+    }
+    // the inflate buffer stays within 64× the compressed size whatever the trailer claims
+    expect(inflateChunk(lying(0xffffffff), 64 * 2 ** 20)).toBeLessThanOrEqual(
+      Math.max(64 * 1024, honest.length * 64),
+    );
+    expect(inflateChunk(honest, 64 * 2 ** 20)).toBe(Math.max(64 * 1024, text.length + 1));
   });
 
   // A cap on distinct principals (and actions, unmapped pairs) per file: without it a 3 MB gzip
