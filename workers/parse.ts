@@ -5,6 +5,9 @@
 // several times faster than any streaming parser, so it takes every file that inflates to at most
 // `wholeFileMaxBytes`; above that, inflate in chunks and split the stream into records
 // (workers/split.ts) so that a 300 MB file needs one record of heap, not the whole document.
+// The threshold, 16 MiB: the whole-file path wins on typical files (1 MB: 1.06×) and ties at
+// 10 MB; at 50 MB the graph of a whole document costs so much GC that the streaming path is
+// 1.1-1.6× faster, in a fraction of the memory.
 import { isAscii } from 'node:buffer';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Catalog } from '../src/catalog/types.ts';
@@ -35,7 +38,7 @@ export interface ParseOptions {
 }
 
 export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
-  wholeFileMaxBytes: 64 * 1024 * 1024,
+  wholeFileMaxBytes: 16 * 1024 * 1024,
   maxInflatedBytes: 4 * 1024 * 1024 * 1024,
   maxRecordBytes: 64 * 1024 * 1024,
   maxResourcesPerAction: DEFAULT_ACCUMULATOR_OPTIONS.maxResourcesPerAction,
