@@ -897,6 +897,15 @@ function report(r: Results, svgName: string): string {
       `| measured end to end | ${n2(1e6 / single.recordsPerSec)} | ${n0(single.recordsPerSec)} records/s |`,
     );
   L.push('');
+  const floor = stages[0][1] + stages[1][1];
+  if (Number.isFinite(floor)) {
+    L.push(
+      `Inflate + JSON.parse alone, before any mapping or commit, take ${n2(floor)} µs per record: ` +
+        `**${n0(1e6 / floor)} records/s** is the ceiling of a pipeline built on \`JSON.parse\` on this core ` +
+        `(the JS scanner, workers/scan.ts, measures about the same as \`JSON.parse\`).`,
+      '',
+    );
+  }
   const parts = r.micro.filter((x) => x.stage === 'map+accumulate' && x.variant.startsWith('  '));
   if (parts.length) {
     L.push('Inside map + accumulate, each function alone over the same API-call records:', '');
