@@ -197,25 +197,29 @@ async function ingestCommand(paths: string[], flags: Flags, io: Io): Promise<num
 
 async function runIngest(paths: string[], flags: Flags, io: Io): Promise<IngestSummary> {
   const threads = threadsOf(flags, io);
-  const s3Urls = paths.filter((p) => p.startsWith('s3://'));
-  const listing = await listLocal(paths.filter((p) => !p.startsWith('s3://')));
-  if (s3Urls.length > 0) listing.objects.push(...(await listS3(s3Urls, flags, io)));
-  return withStore(flags, io, async (store) => {
-    const pool = new ParserPool({ threads }, DEFAULT_PARSE_OPTIONS);
-    const progress = io.isTty && !flags.json ? progressBar(io) : undefined;
-    try {
-      return await ingestObjects(
-        listing.objects,
-        store,
-        pool,
-        { inFlightObjects: threads * 2, commitBatchFiles: 64, onProgress: progress },
-        listing.skipped.length,
-      );
-    } finally {
-      if (progress) io.err('\n');
-      await pool.close();
-    }
-  });
+  // Started first: the workers load their modules while the files are listed and the store opens.
+  const pool = new ParserPool({ threads }, DEFAULT_PARSE_OPTIONS);
+  try {
+    const s3Urls = paths.filter((p) => p.startsWith('s3://'));
+    const listing = await listLocal(paths.filter((p) => !p.startsWith('s3://')));
+    if (s3Urls.length > 0) listing.objects.push(...(await listS3(s3Urls, flags, io)));
+    return await withStore(flags, io, async (store) => {
+      const progress = io.isTty && !flags.json ? progressBar(io) : undefined;
+      try {
+        return await ingestObjects(
+          listing.objects,
+          store,
+          pool,
+          { inFlightObjects: threads * 2, commitBatchFiles: 64, onProgress: progress },
+          listing.skipped.length,
+        );
+      } finally {
+        if (progress) io.err('\n');
+      }
+    });
+  } finally {
+    await pool.close();
+  }
 }
 
 /** Backfill listing: only the window's day folders (src/sources/backfill.ts). */
