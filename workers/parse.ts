@@ -5,9 +5,10 @@
 // several times faster than any streaming parser, so it takes every file that inflates to at most
 // `wholeFileMaxBytes`; above that, inflate in chunks and split the stream into records
 // (workers/split.ts) so that a 300 MB file needs one record of heap, not the whole document.
-// The threshold, 16 MiB: the whole-file path wins on typical files (1 MB: 1.06×) and ties at
-// 10 MB; at 50 MB the graph of a whole document costs so much GC that the streaming path is
-// 1.1-1.6× faster, in a fraction of the memory.
+// The threshold, 16 MiB (bench/RESULTS.md: "How cost grows" runs each file of 1 MB-64 MiB through
+// both paths, "Ratios" compares them on small files): JSON.parse of the whole text is faster on
+// small files and about even from 1 to 10 MB; at 50 MB the graph of a whole document costs so much
+// GC that the streaming path is faster, in a fraction of the memory.
 import { isAscii } from 'node:buffer';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Catalog } from '../src/catalog/types.ts';
