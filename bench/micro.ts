@@ -4,6 +4,7 @@
 //
 //   node --expose-gc bench/micro.ts inflate --corpus DIR [--runs 5] [--files 60] [--quick]
 //   names: inflate parse accumulate idset materialize
+import { isAscii } from 'node:buffer';
 import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -21,7 +22,9 @@ import { emptyStats, type ActionUse, type DaySet, type FileDelta } from '../src/
 import { openStore } from '../src/state/open.ts';
 import type { Store } from '../src/state/store.ts';
 import { DEFAULT_PARSE_OPTIONS, inflateChunk } from '../workers/parse.ts';
+import { hasControlBytes, Scanner } from '../workers/scan.ts';
 import { RecordSplitter } from '../workers/split.ts';
+import { wasmScanDocument } from '../workers/wasm.ts';
 import { corpusFiles, readManifest, type FileInfo } from './corpus.ts';
 import {
   Rng,
@@ -144,6 +147,40 @@ async function parse(args: MicroArgs): Promise<Row[]> {
       work,
       await timeRuns(args.runs, () => {
         for (const b of text) count(JSON.parse(b.toString('utf8')));
+      }),
+      setup,
+    ),
+  );
+  // The scanners, as parse.ts runs them on a whole file: latin1 for ASCII, else a UTF-8 decode.
+  const docText = (b: Buffer): string => (isAscii(b) ? b.toString('latin1') : decoder.decode(b));
+  const counted = (r: unknown): void => {
+    if (r !== undefined) n++;
+  };
+  rows.push(
+    row(
+      'parse',
+      'WebAssembly scanner (workers/wasm.ts), whole file, records filled',
+      work,
+      await timeRuns(args.runs, () => {
+        for (const b of text) {
+          if (!wasmScanDocument(docText(b), isAscii(b) ? b : undefined, counted))
+            throw new Error('the WebAssembly scanner refused a corpus file');
+        }
+      }),
+      setup,
+    ),
+  );
+  rows.push(
+    row(
+      'parse',
+      'JS scanner (workers/scan.ts), whole file, records filled',
+      work,
+      await timeRuns(args.runs, () => {
+        for (const b of text) {
+          const sc = new Scanner();
+          if (!sc.init(docText(b), hasControlBytes(b)) || !sc.document(counted))
+            throw new Error('the JS scanner refused a corpus file');
+        }
       }),
       setup,
     ),

@@ -17,6 +17,7 @@ import type { FileDelta } from '../src/state/delta.ts';
 import { Accumulator, DEFAULT_ACCUMULATOR_OPTIONS } from './accumulate.ts';
 import { hasControlBytes, Scanner, StreamScanner } from './scan.ts';
 import { RecordSplitter, SplitError } from './split.ts';
+import { wasmScanDocument } from './wasm.ts';
 
 export interface ParseOptions {
   /** inflated size up to which the whole file is parsed at once */
@@ -36,6 +37,12 @@ export interface ParseOptions {
    * that validates every byte cannot beat V8's native parser there (see the note in scan.ts).
    */
   scanner?: boolean;
+  /**
+   * Read whole files with the WebAssembly scanner (workers/wasm.ts, default true): same deltas
+   * and error codes as JSON.parse (test/unit/scan.test.ts), in less time (bench/RESULTS.md).
+   * A document it does not vouch for goes on to the JS scanner (when `scanner`) and JSON.parse.
+   */
+  wasm?: boolean;
 }
 
 export const DEFAULT_PARSE_OPTIONS: ParseOptions = {
@@ -98,7 +105,7 @@ export async function parseLogFile(
   }
   if (text !== undefined) {
     const inflated = text.length;
-    const result = parseWhole(text, newAcc, inflated, opts.scanner === true);
+    const result = parseWhole(text, newAcc, inflated, opts);
     return 'error' in result ? { ok: false, error: result.error } : finished(result.acc);
   }
   if (opts.scanner) {
@@ -191,15 +198,16 @@ async function scanStreaming(
 }
 
 /**
- * Decodes the whole document once, then the scanner (workers/scan.ts) takes it; when the scanner
- * does not vouch for it (bad JSON, not CloudTrail, a case it leaves alone), JSON.parse of the
- * same text with a fresh accumulator decides, exactly as before the scanner existed.
+ * Decodes the whole document once, then the WebAssembly scanner (workers/wasm.ts) and, when
+ * asked, the JS scanner (workers/scan.ts) take it; when neither vouches for it (bad JSON, not
+ * CloudTrail, a case they leave alone), JSON.parse of the same text with a fresh accumulator
+ * decides, exactly as before the scanners existed.
  */
 function parseWhole(
   bytes: Uint8Array,
   newAcc: () => Accumulator,
   inflated: number,
-  scan: boolean,
+  opts: ParseOptions,
 ): { acc: Accumulator } | { error: ObjectError } {
   const buf = Buffer.isBuffer(bytes)
     ? bytes
@@ -207,7 +215,8 @@ function parseWhole(
   let text: string;
   // ASCII (almost every CloudTrail file): latin1 is the same text, and measurably faster to
   // make than a UTF-8 decode.
-  if (isAscii(buf)) text = buf.toString('latin1');
+  const ascii = isAscii(buf);
+  if (ascii) text = buf.toString('latin1');
   else {
     try {
       text = decoder.decode(bytes);
@@ -215,16 +224,23 @@ function parseWhole(
       return { error: objectError('NOT_UTF8') };
     }
   }
-  let acc = newAcc();
-  acc.stats.bytesInflated = inflated;
-  if (scan) {
+  const fresh = (): Accumulator => {
+    const acc = newAcc();
+    acc.stats.bytesInflated = inflated;
+    return acc;
+  };
+  let acc = fresh();
+  if (opts.wasm !== false) {
+    if (wasmScanDocument(text, ascii ? buf : undefined, (r) => acc.add(r))) return { acc };
+    acc = fresh();
+  }
+  if (opts.scanner === true) {
     const scanner = new Scanner();
     if (scanner.init(text, hasControlBytes(buf)) && scanner.document((r) => acc.add(r))) {
       return { acc };
     }
-    acc = newAcc();
+    acc = fresh();
   }
-  acc.stats.bytesInflated = inflated;
   const error = parseText(text, acc);
   return error ? { error } : { acc };
 }

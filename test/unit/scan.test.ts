@@ -25,6 +25,7 @@ import {
   type ParseOptions,
 } from '../../workers/parse.ts';
 import { hasControlBytes, Scanner, StreamScanner, type ScannedRecord } from '../../workers/scan.ts';
+import { wasmScanDocument, wasmScannerError } from '../../workers/wasm.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
 const SCAN_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/scan');
@@ -68,7 +69,8 @@ async function referenceStreaming(gz: Uint8Array, opts: ParseOptions): Promise<O
 
 // Every file streams when the whole-file limit is one byte.
 const STREAM_OPTS: ParseOptions = { ...DEFAULT_PARSE_OPTIONS, wholeFileMaxBytes: 1 };
-const SCAN: ParseOptions = { ...DEFAULT_PARSE_OPTIONS, scanner: true };
+// The JS scanner alone (the WebAssembly one, on by default, would take every document first).
+const SCAN: ParseOptions = { ...DEFAULT_PARSE_OPTIONS, scanner: true, wasm: false };
 const STREAM_SCAN: ParseOptions = { ...STREAM_OPTS, scanner: true };
 
 /** What parseLogFile did before the scanner: whole file up to wholeFileMaxBytes, else streaming. */
@@ -149,6 +151,17 @@ function scanned(text: string, bytes: Uint8Array): (Rec | null)[] | undefined {
   return scanner.document((r) => out.push(r === null ? null : fieldsOf(r))) ? out : undefined;
 }
 
+/** The WebAssembly scanner's view of the same. */
+function wasmScanned(text: string, bytes: Uint8Array): (Rec | null)[] | undefined {
+  const out: (Rec | null)[] = [];
+  const ascii = bytes.every((b) => b < 0x80) && text.length === bytes.length;
+  return wasmScanDocument(text, ascii ? bytes : undefined, (r) =>
+    out.push(r === null ? null : fieldsOf(r)),
+  )
+    ? out
+    : undefined;
+}
+
 /** JSON.parse's view of the same: undefined when it is not a CloudTrail document. */
 function parsed(text: string): (Rec | null)[] | undefined {
   let doc: unknown;
@@ -175,8 +188,16 @@ function expectSameFields(bytes: Uint8Array): void {
   } catch {
     return; // NOT_UTF8 is decided before the scanner
   }
-  const fromScan = scanned(text, bytes);
   const fromParse = parsed(text);
+  const fromWasm = wasmScanned(text, bytes);
+  // Through the UTF-16 copy too (how a non-ASCII document goes in), whatever the bytes are.
+  const fromWasmWide = wasmScanned(text, new Uint8Array(0));
+  expect(fromWasmWide).toEqual(fromWasm);
+  if (fromWasm !== undefined) {
+    expect(fromParse).toBeDefined();
+    expect(fromWasm).toEqual(fromParse);
+  }
+  const fromScan = scanned(text, bytes);
   if (fromScan === undefined) return; // the JSON.parse path decides (checked by expectSame)
   expect(fromParse).toBeDefined();
   expect(fromScan).toEqual(fromParse);
@@ -212,6 +233,8 @@ const fixtureFiles = (readdirSync(FIXTURES, { recursive: true }) as string[])
 
 describe('scanner vs JSON.parse on the real fixtures', () => {
   it('finds them', () => expect(fixtureFiles.length).toBeGreaterThan(400));
+  it('loads the WebAssembly scanner (workers/scan.wasm)', () =>
+    expect(wasmScannerError()).toBeUndefined());
 
   it.each(fixtureFiles)('%s', async (file) => {
     const gz = readFileSync(path.join(FIXTURES, file));
@@ -219,8 +242,9 @@ describe('scanner vs JSON.parse on the real fixtures', () => {
     expectSameFields(inflated);
     const text = inflated.toString('utf8');
     if (!file.includes('digest')) {
-      // Real log files are all ones the scanner takes (no fallback hides a gap).
+      // Real log files are all ones the scanners take (no fallback hides a gap).
       expect(scanned(text, inflated)).toBeDefined();
+      expect(wasmScanned(text, inflated)).toBeDefined();
       expect(streamed(text, [text.length >> 1, text.length >> 2])).toEqual(scanned(text, inflated));
     }
     for (const [opts, ref] of [

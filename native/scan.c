@@ -1,0 +1,99 @@
+// The WebAssembly record scanner (workers/wasm.ts loads it): one pass over a CloudTrail log
+// document, validating it as strictly as JSON.parse does, that writes for every record where the
+// few fields the accumulator reads lie (offsets into the text) and builds nothing else. The text
+// arrives either as bytes (an ASCII document: byte i is char i of its latin1 string) or as UTF-16
+// code units (any other document, written by the caller from the decoded string), so every
+// offset indexes the caller's JS string directly. scan_impl.h holds the scanner, compiled once per
+// unit width.
+//
+// Contract (as workers/scan.ts): scan() either returns the number of records, having written one
+// row per Records element, or -1 when the text is not valid JSON, not a CloudTrail document, or
+// uses something this scanner leaves to JSON.parse (an escaped key, a second "Records", nesting
+// deeper than MAX_DEPTH). On -1 the caller takes the JSON.parse path, which decides the error.
+//
+// Build: npm run build:wasm (clang --target=wasm32, no libc). Memory: [input][rows], grown on
+// demand; a row is ROW_WORDS int32 (see below), so ~200 bytes per record.
+
+#include <wasm_simd128.h>
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef int i32;
+typedef unsigned int u32;
+
+// The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
+#define ABI 1
+enum {
+  // record fields
+  F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
+  F_ERROR_CODE, F_ERROR_MESSAGE, F_REGION, F_RECIPIENT, F_RESOURCES, F_REQUEST, F_RESPONSE,
+  // userIdentity's value, and the members principalOf reads of it when it is an object
+  F_IDENTITY, F_U_TYPE, F_U_ARN, F_U_ACCOUNT, F_U_INVOKED_BY,
+  // userIdentity.sessionContext's value, its sessionIssuer's value, and that issuer's arn
+  F_U_CONTEXT, F_U_ISSUER, F_U_ISSUER_ARN,
+  NFIELDS
+};
+// A row: [kind (0 object, 1 any other element), plain bits (field f's value is a string without
+// a backslash), then start and end of each field's value, start -1 when absent].
+#define ROW_WORDS (2 + 2 * NFIELDS)
+#define MAX_DEPTH 10000
+
+extern u8 __heap_base;
+
+static u32 input_at;   // byte address of the text
+static u32 rows_at;    // byte address of the first row
+static u32 rows_cap;   // byte address past the memory the rows may use
+static u8 depth_stack[MAX_DEPTH];
+
+static u32 memory_end(void) { return (u32)__builtin_wasm_memory_size(0) * 65536u; }
+
+static int reserve(u32 end) {
+  u32 have = memory_end();
+  if (end <= have) return 1;
+  u32 pages = (end - have + 65535u) / 65536u;
+  return __builtin_wasm_memory_grow(0, pages) != (unsigned long)-1;
+}
+
+__attribute__((export_name("abi"))) i32 abi(void) { return ABI; }
+__attribute__((export_name("row_words"))) i32 row_words(void) { return ROW_WORDS; }
+__attribute__((export_name("fields"))) i32 fields(void) { return NFIELDS; }
+
+// Room for `bytes` bytes of text; returns its address (0 when memory cannot grow).
+__attribute__((export_name("input"))) u32 input(u32 bytes) {
+  input_at = ((u32)&__heap_base + 15u) & ~15u;
+  rows_at = (input_at + bytes + 16u + 15u) & ~15u; // 16 spare bytes: reads past the end see 0
+  // (a 16-byte load at any index up to the end stays inside them)
+  if (!reserve(rows_at + 64u * 1024u)) return 0;
+  rows_cap = memory_end();
+  u8 *pad = (u8 *)(input_at + bytes);
+  for (int k = 0; k < 16; k++) pad[k] = 0;
+  return input_at;
+}
+
+__attribute__((export_name("rows"))) u32 rows(void) { return rows_at; }
+
+static int is_hex(u32 c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+#define CH u8
+#define CH_WIDE 0
+#define SUFFIX(name) name##_8
+#include "scan_impl.h"
+#undef CH
+#undef CH_WIDE
+#undef SUFFIX
+
+#define CH u16
+#define CH_WIDE 1
+#define SUFFIX(name) name##_16
+#include "scan_impl.h"
+#undef CH
+#undef CH_WIDE
+#undef SUFFIX
+
+// Scans the text at input(): `units` chars, one byte each (wide 0) or two (wide 1).
+__attribute__((export_name("scan"))) i32 scan(u32 units, i32 wide) {
+  return wide ? document_16((const u16 *)input_at, (i32)units)
+              : document_8((const u8 *)input_at, (i32)units);
+}

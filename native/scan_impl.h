@@ -1,0 +1,354 @@
+// The scanner over units of type CH (u8 or u16), included by scan.c once per width; SUFFIX names
+// each copy. Every function returns the index after what it consumed, or -1 (see scan.c). The
+// text is followed by at least 8 zero units, and 0 is invalid everywhere in JSON, so every loop
+// stops at the end without a bounds check.
+
+#define S SUFFIX(text)
+#define ESC SUFFIX(escaped)
+
+static const CH *S;
+static int ESC; // set by str(): the string just scanned held a backslash
+
+
+static i32 SUFFIX(ws)(i32 i) {
+  for (;;) {
+    u32 c = S[i];
+    if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return i;
+    i++;
+  }
+}
+
+// i at '"': the index after the closing quote; sets ESC.
+static i32 SUFFIX(str)(i32 i) {
+  i32 k = i + 1;
+  int escaped = 0;
+  for (;;) {
+    // 16 bytes at a time to the next '"', '\\' or control character (0 past the end stops it).
+    for (;;) {
+      v128_t v = wasm_v128_load(S + k);
+#if CH_WIDE
+      v128_t stop = wasm_v128_or(
+          wasm_v128_or(wasm_i16x8_eq(v, wasm_i16x8_splat('"')), wasm_i16x8_eq(v, wasm_i16x8_splat('\\'))),
+          wasm_u16x8_lt(v, wasm_i16x8_splat(0x20)));
+      u32 bits = wasm_i16x8_bitmask(stop);
+      if (bits != 0) {
+        k += __builtin_ctz(bits);
+        break;
+      }
+      k += 8;
+#else
+      v128_t stop = wasm_v128_or(
+          wasm_v128_or(wasm_i8x16_eq(v, wasm_i8x16_splat('"')), wasm_i8x16_eq(v, wasm_i8x16_splat('\\'))),
+          wasm_u8x16_lt(v, wasm_i8x16_splat(0x20)));
+      u32 bits = wasm_i8x16_bitmask(stop);
+      if (bits != 0) {
+        k += __builtin_ctz(bits);
+        break;
+      }
+      k += 16;
+#endif
+    }
+    u32 c = S[k];
+    if (c == '"') {
+      ESC = escaped;
+      return k + 1;
+    }
+    if (c != '\\') return -1; // a control character, or the end
+    escaped = 1;
+    c = S[++k];
+    if (c == 'u') {
+      if (!is_hex(S[k + 1]) || !is_hex(S[k + 2]) || !is_hex(S[k + 3]) || !is_hex(S[k + 4]))
+        return -1;
+      k += 5;
+    } else if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' ||
+               c == 'r' || c == 't') {
+      k++;
+    } else {
+      return -1;
+    }
+  }
+}
+
+static int SUFFIX(digit)(i32 i) { return S[i] >= '0' && S[i] <= '9'; }
+
+// JSON numbers: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+static i32 SUFFIX(num)(i32 k) {
+  if (S[k] == '-') k++;
+  if (S[k] == '0') k++;
+  else if (S[k] >= '1' && S[k] <= '9') {
+    k++;
+    while (SUFFIX(digit)(k)) k++;
+  } else return -1;
+  if (S[k] == '.') {
+    k++;
+    if (!SUFFIX(digit)(k)) return -1;
+    while (SUFFIX(digit)(k)) k++;
+  }
+  if (S[k] == 'e' || S[k] == 'E') {
+    k++;
+    if (S[k] == '+' || S[k] == '-') k++;
+    if (!SUFFIX(digit)(k)) return -1;
+    while (SUFFIX(digit)(k)) k++;
+  }
+  return k;
+}
+
+static i32 SUFFIX(scalar)(i32 i) {
+  u32 c = S[i];
+  if (c == 't') return S[i + 1] == 'r' && S[i + 2] == 'u' && S[i + 3] == 'e' ? i + 4 : -1;
+  if (c == 'f')
+    return S[i + 1] == 'a' && S[i + 2] == 'l' && S[i + 3] == 's' && S[i + 4] == 'e' ? i + 5 : -1;
+  if (c == 'n') return S[i + 1] == 'u' && S[i + 2] == 'l' && S[i + 3] == 'l' ? i + 4 : -1;
+  return SUFFIX(num)(i);
+}
+
+// i at a member's key: the index of its value, or -1.
+static i32 SUFFIX(key)(i32 i) {
+  if (S[i] != '"') return -1;
+  i = SUFFIX(str)(i);
+  if (i < 0) return -1;
+  i = SUFFIX(ws)(i);
+  if (S[i] != ':') return -1;
+  return SUFFIX(ws)(i + 1);
+}
+
+// Any JSON value at i: iterative, nesting up to MAX_DEPTH.
+static i32 SUFFIX(skip)(i32 i) {
+  u32 c = S[i];
+  if (c == '"') return SUFFIX(str)(i);
+  if (c != '{' && c != '[') return SUFFIX(scalar)(i);
+  i32 d = 0;
+  for (;;) {
+    c = S[i];
+    if (c == '{') {
+      i = SUFFIX(ws)(i + 1);
+      if (S[i] == '}') {
+        i++;
+      } else {
+        if (d >= MAX_DEPTH) return -1;
+        depth_stack[d++] = 1;
+        i = SUFFIX(key)(i);
+        if (i < 0) return -1;
+        continue;
+      }
+    } else if (c == '[') {
+      i = SUFFIX(ws)(i + 1);
+      if (S[i] == ']') {
+        i++;
+      } else {
+        if (d >= MAX_DEPTH) return -1;
+        depth_stack[d++] = 2;
+        continue;
+      }
+    } else if (c == '"') {
+      i = SUFFIX(str)(i);
+    } else {
+      i = SUFFIX(scalar)(i);
+    }
+    if (i < 0) return -1;
+    for (;;) {
+      if (d == 0) return i;
+      i = SUFFIX(ws)(i);
+      c = S[i];
+      u8 top = depth_stack[d - 1];
+      if (c == ',') {
+        i = SUFFIX(ws)(i + 1);
+        if (top == 1) {
+          i = SUFFIX(key)(i);
+          if (i < 0) return -1;
+        }
+        break;
+      }
+      if ((c == '}' && top == 1) || (c == ']' && top == 2)) {
+        d--;
+        i++;
+        continue;
+      }
+      return -1;
+    }
+  }
+}
+
+static int SUFFIX(eq)(i32 at, const char *lit, i32 len) {
+  for (i32 k = 0; k < len; k++)
+    if (S[at + k] != (u8)lit[k]) return 0;
+  return 1;
+}
+
+#define IS(lit) SUFFIX(eq)(at, lit, len)
+
+// The field a key names at nesting `level` (0 record, 1 userIdentity, 2 its sessionContext,
+// 3 the sessionIssuer), or -1.
+static i32 SUFFIX(field)(int level, i32 at, i32 len) {
+  if (level == 0) {
+    switch (len) {
+    case 7: return IS("eventID") ? F_EVENT_ID : -1;
+    case 9:
+      if (IS("eventName")) return F_NAME;
+      if (IS("eventTime")) return F_TIME;
+      if (IS("eventType")) return F_EVENT_TYPE;
+      if (IS("errorCode")) return F_ERROR_CODE;
+      if (IS("awsRegion")) return F_REGION;
+      if (IS("resources")) return F_RESOURCES;
+      return -1;
+    case 10: return IS("@timestamp") ? F_TIMESTAMP : -1;
+    case 11: return IS("eventSource") ? F_SOURCE : -1;
+    case 12:
+      if (IS("userIdentity")) return F_IDENTITY;
+      if (IS("errorMessage")) return F_ERROR_MESSAGE;
+      return -1;
+    case 13: return IS("eventCategory") ? F_EVENT_CATEGORY : -1;
+    case 14: return IS("insightDetails") ? F_INSIGHT : -1;
+    case 16: return IS("responseElements") ? F_RESPONSE : -1;
+    case 17: return IS("requestParameters") ? F_REQUEST : -1;
+    case 18: return IS("recipientAccountId") ? F_RECIPIENT : -1;
+    default: return -1;
+    }
+  }
+  if (level == 1) {
+    switch (len) {
+    case 3: return IS("arn") ? F_U_ARN : -1;
+    case 4: return IS("type") ? F_U_TYPE : -1;
+    case 9:
+      if (IS("accountId")) return F_U_ACCOUNT;
+      if (IS("invokedBy")) return F_U_INVOKED_BY;
+      return -1;
+    case 14: return IS("sessionContext") ? F_U_CONTEXT : -1;
+    default: return -1;
+    }
+  }
+  if (level == 2) return len == 13 && IS("sessionIssuer") ? F_U_ISSUER : -1;
+  return len == 3 && IS("arn") ? F_U_ISSUER_ARN : -1;
+}
+
+#undef IS
+
+static i32 SUFFIX(object)(i32 i, i32 *row, int level);
+
+static void SUFFIX(set)(i32 *row, i32 f, i32 start, i32 end, int plain) {
+  row[2 + 2 * f] = start;
+  row[3 + 2 * f] = end;
+  if (plain) row[1] |= 1 << f;
+  else row[1] &= ~(1 << f);
+}
+
+// The value of a member naming field f (-1: none) at v; the index after it.
+static i32 SUFFIX(value)(i32 v, i32 *row, i32 f) {
+  i32 end;
+  int plain = 0;
+  if (f == F_IDENTITY || f == F_U_CONTEXT || f == F_U_ISSUER) {
+    // A container whose members are fields too: the last one named wins, so forget what an
+    // earlier one set (its fields are the ones after it).
+    for (i32 g = f + 1; g < NFIELDS; g++) SUFFIX(set)(row, g, -1, -1, 0);
+    if (S[v] == '{') {
+      end = SUFFIX(object)(v, row, f == F_IDENTITY ? 1 : f == F_U_CONTEXT ? 2 : 3);
+      if (end < 0) return -1;
+      SUFFIX(set)(row, f, v, end, 0);
+      return end;
+    }
+  }
+  if (S[v] == '"') {
+    end = SUFFIX(str)(v);
+    plain = !ESC;
+  } else {
+    end = SUFFIX(skip)(v);
+  }
+  if (end >= 0 && f >= 0) SUFFIX(set)(row, f, v, end, plain);
+  return end;
+}
+
+// An object at i ('{') whose members at `level` fill the row.
+static i32 SUFFIX(object)(i32 i, i32 *row, int level) {
+  i = SUFFIX(ws)(i + 1);
+  if (S[i] == '}') return i + 1;
+  for (;;) {
+    if (S[i] != '"') return -1;
+    i32 end = SUFFIX(str)(i);
+    if (end < 0 || ESC) return -1; // an escaped key may name a field: JSON.parse decides
+    i32 f = SUFFIX(field)(level, i + 1, end - i - 2);
+    i32 v = SUFFIX(ws)(end);
+    if (S[v] != ':') return -1;
+    v = SUFFIX(ws)(v + 1);
+    end = SUFFIX(value)(v, row, f);
+    if (end < 0) return -1;
+    i = SUFFIX(ws)(end);
+    if (S[i] == ',') {
+      i = SUFFIX(ws)(i + 1);
+      continue;
+    }
+    if (S[i] == '}') return i + 1;
+    return -1;
+  }
+}
+
+// The elements of Records, whose '[' is at i; one row each.
+static i32 SUFFIX(records)(i32 i, i32 *count) {
+  i = SUFFIX(ws)(i + 1);
+  if (S[i] == ']') return i + 1;
+  for (;;) {
+    u32 at = rows_at + (u32)*count * (ROW_WORDS * 4);
+    if (at + ROW_WORDS * 4 > rows_cap) {
+      if (!reserve(at + (1u << 20))) return -1;
+      rows_cap = memory_end();
+    }
+    i32 *row = (i32 *)at;
+    row[0] = 0;
+    row[1] = 0;
+    for (i32 f = 0; f < NFIELDS; f++) row[2 + 2 * f] = -1;
+    i32 end;
+    if (S[i] == '{') {
+      end = SUFFIX(object)(i, row, 0);
+    } else {
+      row[0] = 1;
+      end = SUFFIX(skip)(i);
+    }
+    if (end < 0) return -1;
+    ++*count;
+    i = SUFFIX(ws)(end);
+    if (S[i] == ',') {
+      i = SUFFIX(ws)(i + 1);
+      continue;
+    }
+    if (S[i] == ']') return i + 1;
+    return -1;
+  }
+}
+
+// A whole document {... "Records": [...] ...}: the number of records, or -1.
+static i32 SUFFIX(document)(const CH *text, i32 n) {
+  S = text;
+  i32 count = 0;
+  int seen = 0;
+  i32 i = SUFFIX(ws)(0);
+  if (S[i] != '{') return -1;
+  i = SUFFIX(ws)(i + 1);
+  if (S[i] == '}') return -1; // no Records: NOT_CLOUDTRAIL
+  for (;;) {
+    if (S[i] != '"') return -1;
+    i32 end = SUFFIX(str)(i);
+    if (end < 0 || ESC) return -1;
+    int records = end - i - 2 == 7 && SUFFIX(eq)(i + 1, "Records", 7);
+    i32 v = SUFFIX(ws)(end);
+    if (S[v] != ':') return -1;
+    v = SUFFIX(ws)(v + 1);
+    if (records) {
+      // A second Records would replace the first in JSON.parse: left to it.
+      if (seen || S[v] != '[') return -1;
+      seen = 1;
+      end = SUFFIX(records)(v, &count);
+    } else {
+      end = SUFFIX(skip)(v);
+    }
+    if (end < 0) return -1;
+    i = SUFFIX(ws)(end);
+    if (S[i] == ',') {
+      i = SUFFIX(ws)(i + 1);
+      continue;
+    }
+    if (S[i] != '}') return -1;
+    return seen && SUFFIX(ws)(i + 1) == n ? count : -1;
+  }
+}
+
+#undef S
+#undef ESC
