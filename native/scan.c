@@ -8,8 +8,9 @@
 //
 // Contract (as workers/scan.ts): scan() either returns the number of records, having written one
 // row per Records element, or -1 when the text is not valid JSON, not a CloudTrail document, or
-// uses something this scanner leaves to JSON.parse (an escaped key, a second "Records", nesting
-// deeper than MAX_DEPTH). On -1 the caller takes the JSON.parse path, which decides the error.
+// uses something this scanner leaves to JSON.parse (a second "Records", nesting deeper than
+// MAX_DEPTH). On -1 the caller takes the JSON.parse path, which decides the error. Escaped keys
+// are decoded and matched as JSON.parse reads them; duplicate keys: the last one wins.
 //
 // Build: npm run build:wasm (clang --target=wasm32, no libc). Memory: [input][rows], grown on
 // demand; a row is ROW_WORDS int32 (see below), so ~200 bytes per record.
@@ -22,7 +23,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 1
+#define ABI 2
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -34,8 +35,9 @@ enum {
   NFIELDS
 };
 // A row: [kind (0 object, 1 any other element), plain bits (field f's value is a string without
-// a backslash), then start and end of each field's value, start -1 when absent].
-#define ROW_WORDS (2 + 2 * NFIELDS)
+// a backslash), then start and end of each field's value (start -1 when absent)].
+#define ROW_FIELDS 2
+#define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000
 
 extern u8 __heap_base;
@@ -72,6 +74,54 @@ __attribute__((export_name("input"))) u32 input(u32 bytes) {
 
 __attribute__((export_name("rows"))) u32 rows(void) { return rows_at; }
 
+// Escaped keys (rare: JSON.parse decodes them, so must we) are decoded into key_buf and matched
+// against the wanted keys of their level; none is longer than KEY_MAX.
+#define KEY_MAX 24
+#define LEVEL_TOP 4
+static u16 key_buf[KEY_MAX];
+static const struct {
+  int level;
+  i32 field;
+  const char *key;
+} WANTED[] = {
+    {0, F_EVENT_ID, "eventID"},
+    {0, F_EVENT_TYPE, "eventType"},
+    {0, F_EVENT_CATEGORY, "eventCategory"},
+    {0, F_INSIGHT, "insightDetails"},
+    {0, F_SOURCE, "eventSource"},
+    {0, F_NAME, "eventName"},
+    {0, F_TIME, "eventTime"},
+    {0, F_TIMESTAMP, "@timestamp"},
+    {0, F_ERROR_CODE, "errorCode"},
+    {0, F_ERROR_MESSAGE, "errorMessage"},
+    {0, F_REGION, "awsRegion"},
+    {0, F_RECIPIENT, "recipientAccountId"},
+    {0, F_RESOURCES, "resources"},
+    {0, F_REQUEST, "requestParameters"},
+    {0, F_RESPONSE, "responseElements"},
+    {0, F_IDENTITY, "userIdentity"},
+    {1, F_U_TYPE, "type"},
+    {1, F_U_ARN, "arn"},
+    {1, F_U_ACCOUNT, "accountId"},
+    {1, F_U_INVOKED_BY, "invokedBy"},
+    {1, F_U_CONTEXT, "sessionContext"},
+    {2, F_U_ISSUER, "sessionIssuer"},
+    {3, F_U_ISSUER_ARN, "arn"},
+    {LEVEL_TOP, 0, "Records"},
+};
+
+// The field key_buf[0, len) names at `level` (LEVEL_TOP: 0 for "Records"), or -1.
+static i32 decoded_field(int level, i32 len) {
+  for (u32 w = 0; w < sizeof WANTED / sizeof WANTED[0]; w++) {
+    if (WANTED[w].level != level) continue;
+    const char *key = WANTED[w].key;
+    i32 k = 0;
+    while (k < len && key[k] != 0 && key_buf[k] == (u8)key[k]) k++;
+    if (k == len && key[k] == 0) return WANTED[w].field;
+  }
+  return -1;
+}
+
 static int is_hex(u32 c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
@@ -97,3 +147,4 @@ __attribute__((export_name("scan"))) i32 scan(u32 units, i32 wide) {
   return wide ? document_16((const u16 *)input_at, (i32)units)
               : document_8((const u8 *)input_at, (i32)units);
 }
+

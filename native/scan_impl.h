@@ -223,11 +223,44 @@ static i32 SUFFIX(field)(int level, i32 at, i32 len) {
 
 #undef IS
 
+static u32 SUFFIX(hex4)(i32 k) {
+  u32 v = 0;
+  for (i32 h = 0; h < 4; h++) {
+    u32 c = S[k + h];
+    v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  }
+  return v;
+}
+
+// The field an escaped key names (the string at [i, end), already validated by str()): its
+// units decoded as JSON.parse decodes them, then matched like a plain key.
+static i32 SUFFIX(escaped_field)(int level, i32 i, i32 end) {
+  i32 len = 0;
+  for (i32 k = i + 1; k < end - 1; len++) {
+    if (len >= KEY_MAX) return -1; // longer than any wanted key
+    u32 c = S[k];
+    if (c != '\\') {
+      key_buf[len] = (u16)c;
+      k++;
+      continue;
+    }
+    c = S[k + 1];
+    if (c == 'u') {
+      key_buf[len] = (u16)SUFFIX(hex4)(k + 2);
+      k += 6;
+      continue;
+    }
+    key_buf[len] = (u16)(c == 'b' ? 8 : c == 'f' ? 12 : c == 'n' ? 10 : c == 'r' ? 13 : c == 't' ? 9 : c);
+    k += 2;
+  }
+  return decoded_field(level, len);
+}
+
 static i32 SUFFIX(object)(i32 i, i32 *row, int level);
 
 static void SUFFIX(set)(i32 *row, i32 f, i32 start, i32 end, int plain) {
-  row[2 + 2 * f] = start;
-  row[3 + 2 * f] = end;
+  row[ROW_FIELDS + 2 * f] = start;
+  row[ROW_FIELDS + 1 + 2 * f] = end;
   if (plain) row[1] |= 1 << f;
   else row[1] &= ~(1 << f);
 }
@@ -264,8 +297,8 @@ static i32 SUFFIX(object)(i32 i, i32 *row, int level) {
   for (;;) {
     if (S[i] != '"') return -1;
     i32 end = SUFFIX(str)(i);
-    if (end < 0 || ESC) return -1; // an escaped key may name a field: JSON.parse decides
-    i32 f = SUFFIX(field)(level, i + 1, end - i - 2);
+    if (end < 0) return -1;
+    i32 f = ESC ? SUFFIX(escaped_field)(level, i, end) : SUFFIX(field)(level, i + 1, end - i - 2);
     i32 v = SUFFIX(ws)(end);
     if (S[v] != ':') return -1;
     v = SUFFIX(ws)(v + 1);
@@ -294,7 +327,7 @@ static i32 SUFFIX(records)(i32 i, i32 *count) {
     i32 *row = (i32 *)at;
     row[0] = 0;
     row[1] = 0;
-    for (i32 f = 0; f < NFIELDS; f++) row[2 + 2 * f] = -1;
+    for (i32 f = 0; f < NFIELDS; f++) row[ROW_FIELDS + 2 * f] = -1;
     i32 end;
     if (S[i] == '{') {
       end = SUFFIX(object)(i, row, 0);
@@ -326,8 +359,9 @@ static i32 SUFFIX(document)(const CH *text, i32 n) {
   for (;;) {
     if (S[i] != '"') return -1;
     i32 end = SUFFIX(str)(i);
-    if (end < 0 || ESC) return -1;
-    int records = end - i - 2 == 7 && SUFFIX(eq)(i + 1, "Records", 7);
+    if (end < 0) return -1;
+    int records = ESC ? SUFFIX(escaped_field)(LEVEL_TOP, i, end) == 0
+                      : end - i - 2 == 7 && SUFFIX(eq)(i + 1, "Records", 7);
     i32 v = SUFFIX(ws)(end);
     if (S[v] != ':') return -1;
     v = SUFFIX(ws)(v + 1);
@@ -349,6 +383,7 @@ static i32 SUFFIX(document)(const CH *text, i32 n) {
     return seen && SUFFIX(ws)(i + 1) == n ? count : -1;
   }
 }
+
 
 #undef S
 #undef ESC

@@ -27,7 +27,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 1;
+const ABI = 2;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -52,7 +52,9 @@ const F_U_CONTEXT = 20;
 const F_U_ISSUER = 21;
 const F_U_ISSUER_ARN = 22;
 const NFIELDS = 23;
-const ROW_WORDS = 2 + 2 * NFIELDS;
+/** row words before the fields: kind, plain bits */
+const ROW_FIELDS = 2;
+const ROW_WORDS = ROW_FIELDS + 2 * NFIELDS;
 
 interface Exports {
   memory: Memory;
@@ -124,11 +126,12 @@ export function wasmScanDocument(
   return true;
 }
 
+
 /** Field f of the row at b, as JSON.parse would give it; undefined when absent. */
 function field(text: string, rows: Int32Array, b: number, f: number): unknown {
-  const start = rows[b + 2 + 2 * f];
+  const start = rows[b + ROW_FIELDS + 2 * f];
   if (start < 0) return undefined;
-  const end = rows[b + 3 + 2 * f];
+  const end = rows[b + ROW_FIELDS + 1 + 2 * f];
   if ((rows[b + 1] & (1 << f)) !== 0) return text.slice(start + 1, end - 1);
   // `null` is common (errorCode-less records carry none, but responseElements often is)
   if (end - start === 4 && text.charCodeAt(start) === 110 /* n */) return null;
@@ -136,7 +139,7 @@ function field(text: string, rows: Int32Array, b: number, f: number): unknown {
 }
 
 function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boolean {
-  const start = rows[b + 2 + 2 * f];
+  const start = rows[b + ROW_FIELDS + 2 * f];
   return start >= 0 && text.charCodeAt(start) === 123; /* { */
 }
 
@@ -154,12 +157,12 @@ function fill(rec: ScannedRecord, text: string, rows: Int32Array, b: number): vo
   rec.errorMessage = field(text, rows, b, F_ERROR_MESSAGE);
   rec.awsRegion = field(text, rows, b, F_REGION);
   rec.recipientAccountId = field(text, rows, b, F_RECIPIENT);
-  rec.resStart = rows[b + 2 + 2 * F_RESOURCES];
-  rec.resEnd = rows[b + 3 + 2 * F_RESOURCES];
-  rec.rpStart = rows[b + 2 + 2 * F_REQUEST];
-  rec.rpEnd = rows[b + 3 + 2 * F_REQUEST];
-  rec.reStart = rows[b + 2 + 2 * F_RESPONSE];
-  rec.reEnd = rows[b + 3 + 2 * F_RESPONSE];
+  rec.resStart = rows[b + ROW_FIELDS + 2 * F_RESOURCES];
+  rec.resEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESOURCES];
+  rec.rpStart = rows[b + ROW_FIELDS + 2 * F_REQUEST];
+  rec.rpEnd = rows[b + ROW_FIELDS + 1 + 2 * F_REQUEST];
+  rec.reStart = rows[b + ROW_FIELDS + 2 * F_RESPONSE];
+  rec.reEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESPONSE];
   if (!isObjectAt(text, rows, b, F_IDENTITY)) {
     rec.identity = field(text, rows, b, F_IDENTITY);
     return;

@@ -201,6 +201,8 @@ function expectSameFields(bytes: Uint8Array): void {
   if (fromScan === undefined) return; // the JSON.parse path decides (checked by expectSame)
   expect(fromParse).toBeDefined();
   expect(fromScan).toEqual(fromParse);
+  // Both scanners vouch for the same documents (nesting deeper than 10,000 aside).
+  expect(fromWasm).toEqual(fromScan);
   for (let i = 0; i < fromScan.length; i++) {
     const a = fromScan[i]?.userIdentity;
     expect(principalOf(a)).toEqual(
@@ -608,9 +610,34 @@ describe('scanner edge cases', () => {
     ['Records not an array', '{"Records":{}}'],
     ['data after the document', one('{}') + ' x'],
     ['empty', ''],
+    [
+      'escaped Records and identity keys',
+      '{"Rec\\u006frds":[{"userIdenti\\u0074y":{"\\u0074ype":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/r/s","sessionCon\\u0074ext":{"session\\u0049ssuer":{"\\u0061rn":"arn:aws:iam::123456789012:role/r"}}},"eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z"}]}',
+    ],
+    [
+      'escaped keys that name no field (one longer than any wanted key)',
+      one(
+        '{"eventN\\u0061me2":"x","\\u0065ventNameeventNameeventNameeventName":"y","\\n":1,"eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"Root","accountId":"123456789012"}}',
+      ),
+    ],
+    [
+      'an escaped key one char longer than a wanted one',
+      one('{"eventName\\u0000":"x","eventName":"y"}'),
+    ],
   ])('%s', async (_name, text) => {
     const bytes = Buffer.from(text, 'utf8');
     expectSameFields(bytes);
     await expectSame(bytes);
+  });
+
+  it('nesting deeper than the WebAssembly scanner follows goes to JSON.parse, same delta', async () => {
+    const deep = '['.repeat(10_050) + ']'.repeat(10_050);
+    const text = one(
+      `{"eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"Root","accountId":"123456789012"},"requestParameters":{"x":${deep}}}`,
+    );
+    expect(wasmScanned(text, Buffer.from(text))).toBeUndefined();
+    const nested = one('{"x":' + '['.repeat(9_000) + ']'.repeat(9_000) + '}');
+    expect(wasmScanned(nested, Buffer.from(nested))).toBeDefined();
+    await expectSame(Buffer.from(text, 'utf8'));
   });
 });
