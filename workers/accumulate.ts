@@ -177,7 +177,8 @@ export class Accumulator {
       this.unmapped.set(count === undefined ? flat(key) : key, (count ?? 0) + 1);
       return;
     }
-    if (!this.principalIndex.has(principal.arn) && this.principals.length >= this.maxPrincipals) {
+    const known = this.principalIndex.get(principal.arn);
+    if (known === undefined && this.principals.length >= this.maxPrincipals) {
       this.overflow = `more than ${this.maxPrincipals} distinct principals`;
       return;
     }
@@ -192,7 +193,7 @@ export class Accumulator {
     if (stats.minEventTime === 0 || time < stats.minEventTime) stats.minEventTime = time;
     if (time > stats.maxEventTime) stats.maxEventTime = time;
 
-    const p = this.intern(principal.arn);
+    const p = known ?? this.intern(principal.arn);
     const day = dayOf(time);
     let dayAcc = this.days.get(p * DAY_BITS + day);
     if (dayAcc === undefined) {
