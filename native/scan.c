@@ -23,7 +23,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 2
+#define ABI 3
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -35,8 +35,14 @@ enum {
   NFIELDS
 };
 // A row: [kind (0 object, 1 any other element), plain bits (field f's value is a string without
-// a backslash), then start and end of each field's value (start -1 when absent)].
-#define ROW_FIELDS 2
+// a backslash), dup (1: its eventID, a plain string, is an earlier record's), pair (an id per
+// distinct plain (eventSource, eventName) in this document, or -1), identity (an id per distinct
+// userIdentity object as principalOf reads it: type, arn, accountId, invokedBy, sessionContext
+// and its sessionIssuer and arn; or -1), then start and end of each field's value (start -1 when
+// absent)]. Ids compare raw text: two spellings of one value get two ids, which costs the caller
+// a second lookup, never a wrong answer. dup is exact only when ids_deduped() says so (no eventID
+// in the document was an escaped string and the table did not fill).
+#define ROW_FIELDS 5
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000
 
@@ -46,6 +52,35 @@ static u32 input_at;   // byte address of the text
 static u32 rows_at;    // byte address of the first row
 static u32 rows_cap;   // byte address past the memory the rows may use
 static u8 depth_stack[MAX_DEPTH];
+
+// Interning tables, open addressing, reset per document by a generation stamp. A table more than
+// half full stops taking new entries (its rows get -1; the id table turns dedup off).
+#define ID_SLOTS (1 << 17)
+#define PAIR_SLOTS (1 << 13)
+#define IDENT_SLOTS (1 << 15)
+static u32 gen;
+static u32 id_gen[ID_SLOTS], id_hash[ID_SLOTS];
+static i32 id_row[ID_SLOTS];
+static i32 ids_used, ids_off;
+static u32 pair_gen[PAIR_SLOTS], pair_hash[PAIR_SLOTS];
+static i32 pair_row[PAIR_SLOTS], pair_id[PAIR_SLOTS];
+static i32 pairs_used;
+static u32 ident_gen[IDENT_SLOTS], ident_hash[IDENT_SLOTS];
+static i32 ident_row[IDENT_SLOTS], ident_id[IDENT_SLOTS];
+static i32 idents_used;
+
+// The members of userIdentity that principalOf reads (its result depends on nothing else).
+static const i32 IDENTITY_KEY[] = {F_U_TYPE,    F_U_ARN,    F_U_ACCOUNT,   F_U_INVOKED_BY,
+                                   F_U_CONTEXT, F_U_ISSUER, F_U_ISSUER_ARN};
+#define IDENTITY_KEY_N (sizeof IDENTITY_KEY / sizeof IDENTITY_KEY[0])
+
+static void new_document(void) {
+  gen++;
+  ids_used = ids_off = pairs_used = idents_used = 0;
+}
+
+// 1 when every row's dup word of the last scan is exact (see the row layout).
+__attribute__((export_name("ids_deduped"))) i32 ids_deduped(void) { return !ids_off; }
 
 static u32 memory_end(void) { return (u32)__builtin_wasm_memory_size(0) * 65536u; }
 

@@ -314,6 +314,137 @@ static i32 SUFFIX(object)(i32 i, i32 *row, int level) {
   }
 }
 
+
+// ---- interning: what the accumulator would otherwise look up by string, per record ----
+
+#define FS(f) (ROW_FIELDS + 2 * (f))
+#define PLAIN(row, f) (((row)[1] >> (f)) & 1)
+
+static u32 SUFFIX(hash_range)(u32 h, i32 start, i32 end) {
+  for (i32 k = start; k < end; k++) h = (h ^ S[k]) * 16777619u;
+  return (h ^ (u32)(end - start)) * 16777619u;
+}
+
+static int SUFFIX(same_range)(i32 a, i32 a_end, i32 b, i32 b_end) {
+  if (a_end - a != b_end - b) return 0;
+  for (i32 k = 0; k < a_end - a; k++)
+    if (S[a + k] != S[b + k]) return 0;
+  return 1;
+}
+
+// Field f of rows a and b: equal when both are absent, or present with the same text and
+// plainness; `shallow`: an object value counts as its kind only (its members are other fields).
+static int SUFFIX(same_field)(const i32 *a, const i32 *b, i32 f, int shallow) {
+  i32 sa = a[FS(f)], sb = b[FS(f)];
+  if (sa < 0 || sb < 0) return sa < 0 && sb < 0;
+  if (PLAIN(a, f) != PLAIN(b, f)) return 0;
+  if (shallow && (S[sa] == '{' || S[sb] == '{')) return S[sa] == S[sb];
+  return SUFFIX(same_range)(sa, a[FS(f) + 1], sb, b[FS(f) + 1]);
+}
+
+static u32 SUFFIX(hash_field)(u32 h, const i32 *row, i32 f, int shallow) {
+  i32 s = row[FS(f)];
+  h = (h ^ (u32)(f + 1) ^ (s < 0 ? 0x100u : PLAIN(row, f) ? 0x200u : 0x400u)) * 16777619u;
+  if (s < 0) return h;
+  if (shallow && S[s] == '{') return (h ^ '{') * 16777619u;
+  return SUFFIX(hash_range)(h, s, row[FS(f) + 1]);
+}
+
+static const i32 *SUFFIX(row_at)(i32 index) {
+  return (const i32 *)(rows_at + (u32)index * (ROW_WORDS * 4));
+}
+
+
+static int SUFFIX(same_identity)(const i32 *a, const i32 *b) {
+  for (u32 k = 0; k < IDENTITY_KEY_N; k++)
+    if (!SUFFIX(same_field)(a, b, IDENTITY_KEY[k], 1)) return 0;
+  return 1;
+}
+
+// Fills the row's interning words (see scan.c) once the record at `index` is scanned.
+static void SUFFIX(intern)(i32 *row, i32 index) {
+  row[2] = 0;
+  row[3] = -1;
+  row[4] = -1;
+  if (row[0] != 0) return;
+
+  // eventID: a plain string is looked up among the earlier ones; an escaped one would have to be
+  // decoded to compare, so the caller dedups the whole document itself.
+  i32 s = row[FS(F_EVENT_ID)];
+  if (s >= 0 && S[s] == '"' && !ids_off) {
+    if (!PLAIN(row, F_EVENT_ID) || ids_used >= ID_SLOTS / 2) {
+      ids_off = 1;
+    } else {
+      i32 e = row[FS(F_EVENT_ID) + 1];
+      u32 h = SUFFIX(hash_range)(2166136261u, s, e);
+      for (u32 slot = h & (ID_SLOTS - 1);; slot = (slot + 1) & (ID_SLOTS - 1)) {
+        if (id_gen[slot] != gen) {
+          id_gen[slot] = gen;
+          id_hash[slot] = h;
+          id_row[slot] = index;
+          ids_used++;
+          break;
+        }
+        if (id_hash[slot] != h) continue;
+        const i32 *o = SUFFIX(row_at)(id_row[slot]);
+        if (SUFFIX(same_range)(s, e, o[FS(F_EVENT_ID)], o[FS(F_EVENT_ID) + 1])) {
+          row[2] = 1; // a duplicate of an earlier record
+          break;
+        }
+      }
+    }
+  }
+
+  // (eventSource, eventName), both plain strings: a pair id.
+  if (PLAIN(row, F_SOURCE) && PLAIN(row, F_NAME) && row[FS(F_SOURCE)] >= 0 &&
+      row[FS(F_NAME)] >= 0) {
+    u32 h = SUFFIX(hash_field)(SUFFIX(hash_field)(2166136261u, row, F_SOURCE, 0), row, F_NAME, 0);
+    for (u32 slot = h & (PAIR_SLOTS - 1);; slot = (slot + 1) & (PAIR_SLOTS - 1)) {
+      if (pair_gen[slot] != gen) {
+        if (pairs_used >= PAIR_SLOTS / 2) break; // full: the caller looks it up itself
+        pair_gen[slot] = gen;
+        pair_hash[slot] = h;
+        pair_row[slot] = index;
+        pair_id[slot] = pairs_used++;
+        row[3] = pair_id[slot];
+        break;
+      }
+      if (pair_hash[slot] != h) continue;
+      const i32 *o = SUFFIX(row_at)(pair_row[slot]);
+      if (SUFFIX(same_field)(row, o, F_SOURCE, 0) && SUFFIX(same_field)(row, o, F_NAME, 0)) {
+        row[3] = pair_id[slot];
+        break;
+      }
+    }
+  }
+
+  // userIdentity, when an object: an id per distinct set of the members principalOf reads.
+  i32 u = row[FS(F_IDENTITY)];
+  if (u >= 0 && S[u] == '{') {
+    u32 h = 2166136261u;
+    for (u32 k = 0; k < IDENTITY_KEY_N; k++) h = SUFFIX(hash_field)(h, row, IDENTITY_KEY[k], 1);
+    for (u32 slot = h & (IDENT_SLOTS - 1);; slot = (slot + 1) & (IDENT_SLOTS - 1)) {
+      if (ident_gen[slot] != gen) {
+        if (idents_used >= IDENT_SLOTS / 2) break;
+        ident_gen[slot] = gen;
+        ident_hash[slot] = h;
+        ident_row[slot] = index;
+        ident_id[slot] = idents_used++;
+        row[4] = ident_id[slot];
+        break;
+      }
+      if (ident_hash[slot] != h) continue;
+      if (SUFFIX(same_identity)(row, SUFFIX(row_at)(ident_row[slot]))) {
+        row[4] = ident_id[slot];
+        break;
+      }
+    }
+  }
+}
+
+#undef FS
+#undef PLAIN
+
 // The elements of Records, whose '[' is at i; one row each.
 static i32 SUFFIX(records)(i32 i, i32 *count) {
   i = SUFFIX(ws)(i + 1);
@@ -336,6 +467,7 @@ static i32 SUFFIX(records)(i32 i, i32 *count) {
       end = SUFFIX(skip)(i);
     }
     if (end < 0) return -1;
+    SUFFIX(intern)(row, *count);
     ++*count;
     i = SUFFIX(ws)(end);
     if (S[i] == ',') {
@@ -350,6 +482,7 @@ static i32 SUFFIX(records)(i32 i, i32 *count) {
 // A whole document {... "Records": [...] ...}: the number of records, or -1.
 static i32 SUFFIX(document)(const CH *text, i32 n) {
   S = text;
+  new_document();
   i32 count = 0;
   int seen = 0;
   i32 i = SUFFIX(ws)(0);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { DEFAULT_PARSE_OPTIONS } from '../workers/parse.ts';
+import { wasmScannerError } from '../workers/wasm.ts';
 import { loadCatalog } from './catalog/catalog.ts';
 import type { ServiceConfig } from './config.ts';
 import { buildApp } from './http/app.ts';
@@ -92,12 +93,21 @@ export async function startService(config: ServiceConfig, logger?: Logger): Prom
     const url = await app.listen({ host: config.host, port: config.port });
     consumer?.start();
     watcher?.start();
+    // The workers load the same module; when it cannot load there, whole files fall back to
+    // JSON.parse: same results, slower (bench/RESULTS.md).
+    const scannerError = wasmScannerError();
+    if (scannerError !== undefined)
+      log.warn(
+        { err: scannerError.message },
+        'WebAssembly record scanner unavailable: log files are read with JSON.parse (slower)',
+      );
     log.info(
       {
         url,
         store: describeStore(config.store),
         source: config.queueUrl ?? (config.watchDir ? path.resolve(config.watchDir) : 'none'),
         threads: config.threads,
+        scanner: scannerError === undefined ? 'webassembly' : 'json.parse',
         auth: config.apiToken !== undefined,
       },
       consumer

@@ -3,12 +3,12 @@
 // per-record allocations beyond what JSON.parse already made.
 import type { Catalog } from '../src/catalog/types.ts';
 import { createMapper, DEFAULT_MAX_MEMO_PAIRS } from '../src/catalog/mapping.ts';
-import { principalOf } from '../src/catalog/principal.ts';
+import { principalOf, type PrincipalResult } from '../src/catalog/principal.ts';
 import { outcomeOf } from '../src/catalog/outcome.ts';
 import { resourcesOf } from '../src/catalog/resources.ts';
 import { passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
 import { mergeSample } from '../src/state/sample.ts';
-import { flat } from './scan.ts';
+import { flat, ScannedRecord } from './scan.ts';
 import {
   dayOf,
   emptyStats,
@@ -107,6 +107,10 @@ export class Accumulator {
   private readonly opts: AccumulatorOptions;
   private readonly maxPrincipals: number;
   private readonly maxDistinct: number;
+  // Per-file memos by the WebAssembly scanner's ids (ScannedRecord.pair, .ident).
+  private readonly pairActions: (readonly string[])[] = [];
+  private readonly identPrincipal: PrincipalResult[] = [];
+  private readonly identIndex: number[] = [];
   /** set once the file passed a bound: the rest is only counted, and the file is refused */
   overflow: string | undefined;
 
@@ -128,8 +132,15 @@ export class Accumulator {
       return;
     }
     const r = record as Record<string, unknown>;
+    // The WebAssembly scanner's ids stand in for string lookups (see ScannedRecord).
+    const hints = record instanceof ScannedRecord ? record : undefined;
     const eventId = r.eventID;
-    if (typeof eventId === 'string') {
+    if (hints !== undefined && hints.dup >= 0) {
+      if (hints.dup === 1) {
+        stats.duplicateRecords++;
+        return;
+      }
+    } else if (typeof eventId === 'string') {
       if (this.eventIds.has(eventId)) {
         stats.duplicateRecords++;
         return;
@@ -160,12 +171,19 @@ export class Accumulator {
       stats.skipped.badRecord++;
       return;
     }
-    const principal = principalOf(r.userIdentity);
+    const ident = hints?.ident ?? -1;
+    let principal: PrincipalResult;
+    if (ident >= 0) principal = this.identPrincipal[ident] ??= principalOf(r.userIdentity);
+    else principal = principalOf(r.userIdentity);
     if (principal.skip !== undefined) {
       stats.skipped[principal.skip]++;
       return;
     }
-    const actionNames = this.mapEvent(source, name);
+    const pair = hints?.pair ?? -1;
+    const actionNames =
+      pair >= 0
+        ? (this.pairActions[pair] ??= this.mapEvent(source, name))
+        : this.mapEvent(source, name);
     if (actionNames.length === 0) {
       stats.skipped.unmapped++;
       const key = source + '\u0000' + name;
@@ -177,7 +195,8 @@ export class Accumulator {
       this.unmapped.set(count === undefined ? flat(key) : key, (count ?? 0) + 1);
       return;
     }
-    const known = this.principalIndex.get(principal.arn);
+    const known =
+      (ident >= 0 ? this.identIndex[ident] : undefined) ?? this.principalIndex.get(principal.arn);
     if (known === undefined && this.principals.length >= this.maxPrincipals) {
       this.overflow = `more than ${this.maxPrincipals} distinct principals`;
       return;
@@ -194,6 +213,7 @@ export class Accumulator {
     if (time > stats.maxEventTime) stats.maxEventTime = time;
 
     const p = known ?? this.intern(principal.arn);
+    if (ident >= 0) this.identIndex[ident] = p;
     const day = dayOf(time);
     let dayAcc = this.days.get(p * DAY_BITS + day);
     if (dayAcc === undefined) {

@@ -1,14 +1,15 @@
 // One CloudTrail log file, as bytes, → FileDelta. Pure apart from CPU: the same code runs in a
 // piscina worker, a benchmark and a unit test.
 //
-// Two paths, chosen by measurement (bench/RESULTS.md): whole-file gunzipSync + JSON.parse is
-// several times faster than any streaming parser, so it takes every file that inflates to at most
-// `wholeFileMaxBytes`; above that, inflate in chunks and split the stream into records
-// (workers/split.ts) so that a 300 MB file needs one record of heap, not the whole document.
+// Two paths, chosen by measurement (bench/RESULTS.md): a file that inflates to at most
+// `wholeFileMaxBytes` is inflated at once (gunzipSync) and read by the WebAssembly scanner
+// (workers/wasm.ts: one validating pass, no objects but the few fields the accumulator reads),
+// with JSON.parse of the whole text deciding any document the scanner does not vouch for; above
+// that, inflate in chunks and split the stream into records (workers/split.ts) for JSON.parse
+// each, so that a 300 MB file needs one record of heap, not the whole document.
 // The threshold, 16 MiB (bench/RESULTS.md: "How cost grows" runs each file of 1 MB-64 MiB through
-// both paths, "Ratios" compares them on small files): JSON.parse of the whole text is faster on
-// small files and about even from 1 to 10 MB; at 50 MB the graph of a whole document costs so much
-// GC that the streaming path is faster, in a fraction of the memory.
+// both paths, "Ratios" compares them on small files): bigger whole files would cost their text
+// once more inside the scanner's memory, which a worker keeps at its largest size.
 import { isAscii } from 'node:buffer';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Catalog } from '../src/catalog/types.ts';

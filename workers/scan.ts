@@ -10,6 +10,9 @@
 // RecordSplitter + JSON.parse on a 73 MB file. A JS loop that must validate every byte (NOT_JSON
 // has to stay NOT_JSON) does not beat V8's native parser there; the scanner is kept, proven equal
 // by test/unit/scan.test.ts, for machines or Node versions where it does (A/B with the option).
+// The WebAssembly scanner (workers/wasm.ts, native/scan.c) does the same job in one compiled pass
+// and is the whole-file default; it fills this file's ScannedRecord. StreamScanner below (the
+// opt-in streaming scanner) is JS only.
 //
 // Contract: scanDocument() either returns true, having added every record to the accumulator
 // exactly as JSON.parse + Accumulator.add would have, or returns false (the text is not valid
@@ -109,6 +112,16 @@ export class ScannedRecord {
   rpEnd = -1;
   reStart = -1;
   reEnd = -1;
+  /**
+   * Hints from the WebAssembly scanner (workers/wasm.ts), -1 when it gave none (the JS scanner
+   * never does): dup 1 / 0 whether the eventID repeats an earlier record's of this document,
+   * exactly; pair: an id per distinct (eventSource, eventName) of this document; ident: an id per
+   * distinct userIdentity as principalOf reads it. Equal ids mean equal values; the accumulator
+   * keys its per-file memos by them instead of by string.
+   */
+  dup = -1;
+  pair = -1;
+  ident = -1;
   private res: unknown = undefined;
   private rp: unknown = undefined;
   private re: unknown = undefined;
@@ -158,6 +171,7 @@ export class ScannedRecord {
     this.recipientAccountId = undefined;
     this.identity = undefined;
     this.resStart = this.rpStart = this.reStart = -1;
+    this.dup = this.pair = this.ident = -1;
     this.res = this.rp = this.re = undefined;
     this.parsed = 0;
   }

@@ -27,7 +27,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 2;
+const ABI = 3;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -52,8 +52,8 @@ const F_U_CONTEXT = 20;
 const F_U_ISSUER = 21;
 const F_U_ISSUER_ARN = 22;
 const NFIELDS = 23;
-/** row words before the fields: kind, plain bits */
-const ROW_FIELDS = 2;
+/** row words before the fields: kind, plain bits, dup, pair id, identity id (native/scan.c) */
+const ROW_FIELDS = 5;
 const ROW_WORDS = ROW_FIELDS + 2 * NFIELDS;
 
 interface Exports {
@@ -64,6 +64,7 @@ interface Exports {
   input(bytes: number): number;
   rows(): number;
   scan(units: number, wide: number): number;
+  ids_deduped(): number;
 }
 
 let instance: Exports | undefined;
@@ -112,6 +113,7 @@ export function wasmScanDocument(
   else new Uint8Array(w.memory.buffer, at, n).set(ascii);
   const count = w.scan(n, wide ? 1 : 0);
   if (count < 0) return false;
+  const deduped = w.ids_deduped() === 1;
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
@@ -121,11 +123,14 @@ export function wasmScanDocument(
       continue;
     }
     fill(rec, text, rows, b);
+    // The interning words: hints the accumulator takes instead of its own string lookups.
+    rec.dup = deduped ? rows[b + 2] : -1;
+    rec.pair = rows[b + 3];
+    rec.ident = rows[b + 4];
     onRecord(rec);
   }
   return true;
 }
-
 
 /** Field f of the row at b, as JSON.parse would give it; undefined when absent. */
 function field(text: string, rows: Int32Array, b: number, f: number): unknown {

@@ -189,6 +189,9 @@ describe('trailmint serve on SQS', () => {
     svc.child.kill('SIGTERM');
     expect(await svc.exited).toBe(0);
     expect(svc.logs()).toMatch(/"msg":"stopped"/);
+    // The whole-file reader the workers use is the WebAssembly scanner (not the fallback).
+    expect(svc.logs()).toMatch(/"scanner":"webassembly"/);
+    expect(svc.logs()).not.toMatch(/scanner unavailable/);
   }, 90_000);
 
   it('refuses a bad configuration at start, naming every setting to fix', async () => {

@@ -630,6 +630,42 @@ describe('scanner edge cases', () => {
     await expectSame(bytes);
   });
 
+  const rec = (id: string, source: string, arn: string): string =>
+    `{"eventID":"${id}","eventName":"GetObject","eventSource":"${source}","eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"IAMUser","arn":"${arn}","accountId":"123456789012"}}`;
+  const S3 = 's3.amazonaws.com';
+  const USER = 'arn:aws:iam::123456789012:user/u';
+
+  it.each([
+    ['an eventID repeated, plain', [rec('a1', S3, USER), rec('a2', S3, USER), rec('a1', S3, USER)]],
+    [
+      'an eventID repeated in two spellings (the accumulator dedups that document itself)',
+      [rec('a1', S3, USER), rec('\\u00611', S3, USER), rec('a1', S3, USER)],
+    ],
+    [
+      'one source and one principal in two spellings',
+      [
+        rec('a1', S3, USER),
+        rec('a2', 's3.amazonaws.co\\u006d', 'arn:aws:iam::123456789012:user/\\u0075'),
+      ],
+    ],
+    ['a non-string eventID', [rec('a1', S3, USER).replace('"a1"', '7'), rec('a1', S3, USER)]],
+  ])('interning hints: %s', async (_name, records) => {
+    const bytes = Buffer.from(`{"Records":[${records.join(',')}]}`, 'utf8');
+    expectSameFields(bytes);
+    await expectSame(bytes);
+  });
+
+  it('gives the hints the accumulator keys its memos by', () => {
+    const text = `{"Records":[${[rec('a1', S3, USER), rec('a2', 'ec2.amazonaws.com', USER), rec('a1', S3, 'arn:aws:iam::123456789012:user/v'), 1].join(',')}]}`;
+    const hints: (number[] | null)[] = [];
+    expect(
+      wasmScanDocument(text, Buffer.from(text), (r) =>
+        hints.push(r === null ? null : [r.dup, r.pair, r.ident]),
+      ),
+    ).toBe(true);
+    expect(hints).toEqual([[0, 0, 0], [0, 1, 0], [1, 0, 1], null]);
+  });
+
   it('nesting deeper than the WebAssembly scanner follows goes to JSON.parse, same delta', async () => {
     const deep = '['.repeat(10_050) + ']'.repeat(10_050);
     const text = one(
