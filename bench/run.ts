@@ -916,7 +916,7 @@ function report(r: Results, svgName: string): string {
     L.push(
       `Inflate + JSON.parse alone, before any mapping or commit, take ${n2(floor)} µs per record: ` +
         `**${n0(1e6 / floor)} records/s** is the ceiling of a pipeline built on \`JSON.parse\` on this core ` +
-        `(the JS scanner, workers/scan.ts, measures about the same as \`JSON.parse\`). ` +
+        `(the JS scanner, workers/scan.ts: ${ratio(find(r.micro, 'parse', 'JS scanner'), jp)} the speed of \`JSON.parse\` here). ` +
         `Inflate + the WebAssembly scan take ${n2(wasmFloor)} µs: **${n0(1e6 / wasmFloor)} records/s** before mapping. ` +
         `Accumulating the scanned records takes ${n2(stages[2][1])} µs per record against ` +
         `${n2(us(find(r.micro, 'map+accumulate', 'Accumulator')))} µs for JSON.parse'd ones (each measured in a process of its own): ` +

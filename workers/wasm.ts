@@ -95,8 +95,9 @@ export function wasmScannerError(): Error | undefined {
  * Scans the document `text` with the WebAssembly scanner, calling onRecord for each Records
  * element (a ScannedRecord, reused, for an object; null for anything else). `ascii`: the
  * document's bytes when they are all ASCII (then `text` is their latin1 string), else undefined.
- * False when the scanner does not vouch for the document (or is not available): onRecord may
- * have been called for none of it, and the caller takes the JSON.parse path.
+ * False when the scanner does not vouch for the document (or is not available): onRecord has
+ * not been called at all (the whole text is scanned first), and the caller takes the JSON.parse
+ * path.
  */
 export function wasmScanDocument(
   text: string,
