@@ -169,6 +169,45 @@ describe('materialize: grouping', () => {
   });
 });
 
+describe('materialize: resource sets compared whole', () => {
+  it('keeps apart two sets that join to the same text (an ARN holding a newline)', () => {
+    const r = materialize(
+      input({
+        used: ['s3:GetObject', 's3:PutObject'],
+        resources: new Map([
+          ['s3:GetObject', ['arn:aws:s3:::b/x\narn:aws:s3:::b/y']],
+          ['s3:PutObject', ['arn:aws:s3:::b/x', 'arn:aws:s3:::b/y']],
+        ]),
+      }),
+      catalog,
+    );
+    const byAction = new Map(statementsOf(r).map((st) => [st.Action, st.Resource]));
+    expect(byAction.get('s3:GetObject')).toBe('arn:aws:s3:::b/x\narn:aws:s3:::b/y');
+    expect(byAction.get('s3:PutObject')).toEqual(['arn:aws:s3:::b/x', 'arn:aws:s3:::b/y']);
+  });
+
+  it('sorts and dedups a sample that does not come sorted, and groups equal sets', () => {
+    const r = materialize(
+      input({
+        used: ['s3:GetObject', 's3:PutObject'],
+        resources: new Map([
+          ['s3:GetObject', ['arn:aws:s3:::b/k2', 'arn:aws:s3:::b/k1', 'arn:aws:s3:::b/k2']],
+          ['s3:PutObject', ['arn:aws:s3:::b/k1', 'arn:aws:s3:::b/k2']],
+        ]),
+      }),
+      catalog,
+    );
+    expect(statementsOf(r)).toEqual([
+      {
+        Sid: 'S3Allow1',
+        Effect: 'Allow',
+        Action: ['s3:GetObject', 's3:PutObject'],
+        Resource: ['arn:aws:s3:::b/k1', 'arn:aws:s3:::b/k2'],
+      },
+    ]);
+  });
+});
+
 describe('materialize: resources', () => {
   const resourceOf = (over: Partial<MaterializeInput>) => {
     const s = statementsOf(materialize(input(over), catalog));
