@@ -117,7 +117,11 @@ function resourcesFor(
   if (observed?.length) {
     arns = [...observed];
     missing = required.filter(
-      (t) => !t.arnFormats.some((f) => observed.some((a) => arnMatcher(f).test(a))),
+      (t) =>
+        !t.arnFormats.some((f) => {
+          const re = arnMatcher(f);
+          return observed.some((a) => re.test(a));
+        }),
     );
   } else {
     arns = [];
