@@ -37,28 +37,59 @@ export async function listLocal(paths: readonly string[]): Promise<LocalListing>
     if (st.isDirectory()) await walk(abs, listing);
     else listing.objects.push(fileObject(abs, st.size, st.mtimeMs));
   }
-  // Deterministic order: the same tree is always ingested the same way.
+  // Deterministic order: the same tree is always ingested (and reported) the same way.
   listing.objects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  listing.skipped.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return listing;
 }
 
-async function walk(dir: string, listing: LocalListing): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      await walk(full, listing);
-    } else if (entry.isFile()) {
-      if (!LOG_FILE.test(entry.name)) {
-        listing.skipped.push({ name: full, reason: 'not a log file' });
-      } else if (DIGEST.test(full)) {
-        listing.skipped.push({ name: full, reason: 'digest' });
-      } else {
-        const st = await stat(full);
-        listing.objects.push(fileObject(full, st.size, st.mtimeMs));
-      }
+/** File-system calls of one listing in flight at once (the thread pool has 4 threads). */
+const LIST_CONCURRENCY = 32;
+
+/** Runs at most `n` of the functions passed to it at a time. */
+function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return async (fn) => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await fn();
+    } finally {
+      active--;
+      queue.shift()?.();
     }
-  }
+  };
+}
+
+/**
+ * The log files under `dir`. Entries are looked at concurrently (at most LIST_CONCURRENCY
+ * file-system calls at a time): one stat after another cost a thread-pool round trip per file
+ * (300 files: 0.16-0.27 s before, 0.04-0.08 s after, of a 4.4 s `trailmint ingest`).
+ */
+async function walk(
+  dir: string,
+  listing: LocalListing,
+  limit = limiter(LIST_CONCURRENCY),
+): Promise<void> {
+  const entries = await limit(() => readdir(dir, { withFileTypes: true }));
+  await Promise.all(
+    entries.map(async (entry) => {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await walk(full, listing, limit);
+      } else if (entry.isFile()) {
+        if (!LOG_FILE.test(entry.name)) {
+          listing.skipped.push({ name: full, reason: 'not a log file' });
+        } else if (DIGEST.test(full)) {
+          listing.skipped.push({ name: full, reason: 'digest' });
+        } else {
+          const st = await limit(() => stat(full));
+          listing.objects.push(fileObject(full, st.size, st.mtimeMs));
+        }
+      }
+    }),
+  );
 }
 
 function fileObject(abs: string, size: number, mtimeMs: number): SourceObject {
