@@ -879,7 +879,6 @@ function report(r: Results, svgName: string): string {
     '',
   );
   const us = (row?: Row): number => (row ? 1e6 / row.recordsPerSec : NaN);
-  const wasmParse = find(r.micro, 'parse', 'WebAssembly scanner');
   const scanAcc = find(r.micro, 'map+accumulate', 'WebAssembly scan +');
   const scanAlone = find(r.micro, 'map+accumulate', 'WebAssembly scan alone');
   const stages: [string, number][] = [
@@ -887,7 +886,7 @@ function report(r: Results, svgName: string): string {
       'inflate (node:zlib gunzipSync, one output chunk)',
       us(find(r.micro, 'inflate', 'node:zlib gunzipSync, one')),
     ],
-    ['decode + WebAssembly scan + records filled (workers/wasm.ts), whole file', us(wasmParse)],
+    ['decode + WebAssembly scan + records filled (workers/wasm.ts), whole file', us(wasmRow)],
     [
       'map + accumulate over the scanned records (Accumulator.add incl. lazy requestParameters parse, finish)',
       us(scanAcc) - us(scanAlone),
