@@ -109,53 +109,10 @@ __attribute__((export_name("input"))) u32 input(u32 bytes) {
 
 __attribute__((export_name("rows"))) u32 rows(void) { return rows_at; }
 
-// Escaped keys (rare: JSON.parse decodes them, so must we) are decoded into key_buf and matched
-// against the wanted keys of their level; none is longer than KEY_MAX.
+// Escaped keys (rare, but JSON.parse decodes them, so must we) are decoded before they are
+// matched; none longer than KEY_MAX can be wanted.
 #define KEY_MAX 24
 #define LEVEL_TOP 4
-static u16 key_buf[KEY_MAX];
-static const struct {
-  int level;
-  i32 field;
-  const char *key;
-} WANTED[] = {
-    {0, F_EVENT_ID, "eventID"},
-    {0, F_EVENT_TYPE, "eventType"},
-    {0, F_EVENT_CATEGORY, "eventCategory"},
-    {0, F_INSIGHT, "insightDetails"},
-    {0, F_SOURCE, "eventSource"},
-    {0, F_NAME, "eventName"},
-    {0, F_TIME, "eventTime"},
-    {0, F_TIMESTAMP, "@timestamp"},
-    {0, F_ERROR_CODE, "errorCode"},
-    {0, F_ERROR_MESSAGE, "errorMessage"},
-    {0, F_REGION, "awsRegion"},
-    {0, F_RECIPIENT, "recipientAccountId"},
-    {0, F_RESOURCES, "resources"},
-    {0, F_REQUEST, "requestParameters"},
-    {0, F_RESPONSE, "responseElements"},
-    {0, F_IDENTITY, "userIdentity"},
-    {1, F_U_TYPE, "type"},
-    {1, F_U_ARN, "arn"},
-    {1, F_U_ACCOUNT, "accountId"},
-    {1, F_U_INVOKED_BY, "invokedBy"},
-    {1, F_U_CONTEXT, "sessionContext"},
-    {2, F_U_ISSUER, "sessionIssuer"},
-    {3, F_U_ISSUER_ARN, "arn"},
-    {LEVEL_TOP, 0, "Records"},
-};
-
-// The field key_buf[0, len) names at `level` (LEVEL_TOP: 0 for "Records"), or -1.
-static i32 decoded_field(int level, i32 len) {
-  for (u32 w = 0; w < sizeof WANTED / sizeof WANTED[0]; w++) {
-    if (WANTED[w].level != level) continue;
-    const char *key = WANTED[w].key;
-    i32 k = 0;
-    while (k < len && key[k] != 0 && key_buf[k] == (u8)key[k]) k++;
-    if (k == len && key[k] == 0) return WANTED[w].field;
-  }
-  return -1;
-}
 
 static int is_hex(u32 c) {
   return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');

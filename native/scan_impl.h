@@ -169,17 +169,18 @@ static i32 SUFFIX(skip)(i32 i) {
   }
 }
 
-static int SUFFIX(eq)(i32 at, const char *lit, i32 len) {
+static int SUFFIX(eq)(const CH *key, const char *lit, i32 len) {
   for (i32 k = 0; k < len; k++)
-    if (S[at + k] != (u8)lit[k]) return 0;
+    if (key[k] != (u8)lit[k]) return 0;
   return 1;
 }
 
-#define IS(lit) SUFFIX(eq)(at, lit, len)
+#define IS(lit) SUFFIX(eq)(key, lit, len)
 
-// The field a key names at nesting `level` (0 record, 1 userIdentity, 2 its sessionContext,
-// 3 the sessionIssuer), or -1.
-static i32 SUFFIX(field)(int level, i32 at, i32 len) {
+// The field the key key[0, len) names at nesting `level` (0 record, 1 userIdentity, 2 its
+// sessionContext, 3 the sessionIssuer; LEVEL_TOP: 0 for "Records"), or -1. The one list of
+// wanted keys: escaped keys are decoded first and matched here too.
+static i32 SUFFIX(field)(int level, const CH *key, i32 len) {
   if (level == 0) {
     switch (len) {
     case 7: return IS("eventID") ? F_EVENT_ID : -1;
@@ -217,6 +218,7 @@ static i32 SUFFIX(field)(int level, i32 at, i32 len) {
     default: return -1;
     }
   }
+  if (level == LEVEL_TOP) return len == 7 && IS("Records") ? 0 : -1;
   if (level == 2) return len == 13 && IS("sessionIssuer") ? F_U_ISSUER : -1;
   return len == 3 && IS("arn") ? F_U_ISSUER_ARN : -1;
 }
@@ -235,25 +237,27 @@ static u32 SUFFIX(hex4)(i32 k) {
 // The field an escaped key names (the string at [i, end), already validated by str()): its
 // units decoded as JSON.parse decodes them, then matched like a plain key.
 static i32 SUFFIX(escaped_field)(int level, i32 i, i32 end) {
+  CH key[KEY_MAX];
   i32 len = 0;
   for (i32 k = i + 1; k < end - 1; len++) {
     if (len >= KEY_MAX) return -1; // longer than any wanted key
     u32 c = S[k];
-    if (c != '\\') {
-      key_buf[len] = (u16)c;
+    if (c == '\\') {
+      c = S[k + 1];
+      if (c == 'u') {
+        c = SUFFIX(hex4)(k + 2);
+        k += 6;
+      } else {
+        c = c == 'b' ? 8 : c == 'f' ? 12 : c == 'n' ? 10 : c == 'r' ? 13 : c == 't' ? 9 : c;
+        k += 2;
+      }
+    } else {
       k++;
-      continue;
     }
-    c = S[k + 1];
-    if (c == 'u') {
-      key_buf[len] = (u16)SUFFIX(hex4)(k + 2);
-      k += 6;
-      continue;
-    }
-    key_buf[len] = (u16)(c == 'b' ? 8 : c == 'f' ? 12 : c == 'n' ? 10 : c == 'r' ? 13 : c == 't' ? 9 : c);
-    k += 2;
+    if (c > 0x7f) return -1; // every wanted key is ASCII
+    key[len] = (CH)c;
   }
-  return decoded_field(level, len);
+  return SUFFIX(field)(level, key, len);
 }
 
 static i32 SUFFIX(object)(i32 i, i32 *row, int level);
@@ -298,7 +302,7 @@ static i32 SUFFIX(object)(i32 i, i32 *row, int level) {
     if (S[i] != '"') return -1;
     i32 end = SUFFIX(str)(i);
     if (end < 0) return -1;
-    i32 f = ESC ? SUFFIX(escaped_field)(level, i, end) : SUFFIX(field)(level, i + 1, end - i - 2);
+    i32 f = ESC ? SUFFIX(escaped_field)(level, i, end) : SUFFIX(field)(level, S + i + 1, end - i - 2);
     i32 v = SUFFIX(ws)(end);
     if (S[v] != ':') return -1;
     v = SUFFIX(ws)(v + 1);
@@ -493,8 +497,8 @@ static i32 SUFFIX(document)(const CH *text, i32 n) {
     if (S[i] != '"') return -1;
     i32 end = SUFFIX(str)(i);
     if (end < 0) return -1;
-    int records = ESC ? SUFFIX(escaped_field)(LEVEL_TOP, i, end) == 0
-                      : end - i - 2 == 7 && SUFFIX(eq)(i + 1, "Records", 7);
+    int records = (ESC ? SUFFIX(escaped_field)(LEVEL_TOP, i, end)
+                       : SUFFIX(field)(LEVEL_TOP, S + i + 1, end - i - 2)) == 0;
     i32 v = SUFFIX(ws)(end);
     if (S[v] != ':') return -1;
     v = SUFFIX(ws)(v + 1);
