@@ -155,8 +155,18 @@ export class ScannedRecord {
     return this.re;
   }
 
-  reset(text: string): void {
+  /**
+   * A new record over `text`: forgets the lazily parsed values. The caller then sets every
+   * field (the WebAssembly scanner fills all of them from its row); reset() clears them too.
+   */
+  begin(text: string): void {
     this.text = text;
+    this.res = this.rp = this.re = undefined;
+    this.parsed = 0;
+  }
+
+  reset(text: string): void {
+    this.begin(text);
     this.eventID = undefined;
     this.eventType = undefined;
     this.eventCategory = undefined;
@@ -172,12 +182,11 @@ export class ScannedRecord {
     this.identity = undefined;
     this.resStart = this.rpStart = this.reStart = -1;
     this.dup = this.pair = this.ident = -1;
-    this.res = this.rp = this.re = undefined;
-    this.parsed = 0;
   }
 }
 
-function parseRange(text: string, start: number, end: number): unknown {
+/** The JSON value at text[start, end), as JSON.parse gives it. */
+export function parseRange(text: string, start: number, end: number): unknown {
   // `"responseElements":null` is common: no JSON.parse call for it.
   if (end - start === 4 && text.charCodeAt(start) === 110 /* n */) return null;
   return JSON.parse(text.slice(start, end));

@@ -14,7 +14,7 @@
 // string in both cases. The instance belongs to the thread that loads this module; its memory
 // grows to the largest document scanned (about 1.2× an ASCII file, 2.2× a non-ASCII one, so
 // ≤ 40 MB at the 16 MiB whole-file limit) and stays that size.
-import { ScannedRecord } from './scan.ts';
+import { parseRange, ScannedRecord } from './scan.ts';
 import { SCAN_WASM_BASE64 } from './scan-wasm.ts';
 
 // @types/node leaves WebAssembly to lib.dom: the members used here.
@@ -123,11 +123,7 @@ export function wasmScanDocument(
       onRecord(null);
       continue;
     }
-    fill(rec, text, rows, b);
-    // The interning words: hints the accumulator takes instead of its own string lookups.
-    rec.dup = deduped ? rows[b + 2] : -1;
-    rec.pair = rows[b + 3];
-    rec.ident = rows[b + 4];
+    fill(rec, text, rows, b, deduped);
     onRecord(rec);
   }
   return true;
@@ -139,9 +135,7 @@ function field(text: string, rows: Int32Array, b: number, f: number): unknown {
   if (start < 0) return undefined;
   const end = rows[b + ROW_FIELDS + 1 + 2 * f];
   if ((rows[b + 1] & (1 << f)) !== 0) return text.slice(start + 1, end - 1);
-  // `null` is common (errorCode-less records carry none, but responseElements often is)
-  if (end - start === 4 && text.charCodeAt(start) === 110 /* n */) return null;
-  return JSON.parse(text.slice(start, end));
+  return parseRange(text, start, end);
 }
 
 function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boolean {
@@ -149,8 +143,19 @@ function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boole
   return start >= 0 && text.charCodeAt(start) === 123; /* { */
 }
 
-function fill(rec: ScannedRecord, text: string, rows: Int32Array, b: number): void {
-  rec.reset(text);
+/** Every field of `rec` from the row at b (`deduped`: the row's dup word is exact). */
+function fill(
+  rec: ScannedRecord,
+  text: string,
+  rows: Int32Array,
+  b: number,
+  deduped: boolean,
+): void {
+  rec.begin(text);
+  // The interning words: hints the accumulator takes instead of its own string lookups.
+  rec.dup = deduped ? rows[b + 2] : -1;
+  rec.pair = rows[b + 3];
+  rec.ident = rows[b + 4];
   rec.eventID = field(text, rows, b, F_EVENT_ID);
   rec.eventType = field(text, rows, b, F_EVENT_TYPE);
   rec.eventCategory = field(text, rows, b, F_EVENT_CATEGORY);

@@ -112,10 +112,8 @@ function resourcesFor(
   const types = info.resourceTypes;
   if (!types.length) return ANY;
   const required = types.filter((t) => t.required);
-  let arns: string[];
   let missing: ResourceTypeInfo[];
   if (observed?.length) {
-    arns = [...observed];
     missing = required.filter(
       (t) =>
         !t.arnFormats.some((f) => {
@@ -124,13 +122,16 @@ function resourcesFor(
         }),
     );
   } else {
-    arns = [];
     missing = required.length ? required : types;
   }
+  // sortedUnique makes the one copy: the observed sample is not copied before it.
+  let arns: readonly string[] = observed ?? [];
   if (missing.length) {
     if (!placeholders) return ANY;
+    const filled = [...arns];
     for (const t of missing)
-      for (const f of t.arnFormats) arns.push(f.replaceAll('${Partition}', partition));
+      for (const f of t.arnFormats) filled.push(f.replaceAll('${Partition}', partition));
+    arns = filled;
   }
   return arns.includes('*') ? ANY : sortedUnique(arns);
 }
