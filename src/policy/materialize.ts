@@ -114,13 +114,10 @@ function resourcesFor(
   const required = types.filter((t) => t.required);
   let missing: ResourceTypeInfo[];
   if (observed?.length) {
-    missing = required.filter(
-      (t) =>
-        !t.arnFormats.some((f) => {
-          const re = arnMatcher(f);
-          return observed.some((a) => re.test(a));
-        }),
-    );
+    missing = required.filter((t) => {
+      const re = typeMatcher(t);
+      return !observed.some((a) => re.test(a));
+    });
   } else {
     missing = required.length ? required : types;
   }
@@ -134,6 +131,19 @@ function resourcesFor(
     arns = filled;
   }
   return arns.includes('*') ? ANY : sortedUnique(arns);
+}
+
+const typeMatchers = new WeakMap<ResourceTypeInfo, RegExp>();
+
+/** One matcher for every ARN format of a resource type (the catalog keeps its infos). */
+function typeMatcher(type: ResourceTypeInfo): RegExp {
+  let re = typeMatchers.get(type);
+  if (re === undefined) {
+    const sources = type.arnFormats.map((f) => arnMatcher(f).source);
+    re = sources.length ? new RegExp(sources.map((x) => `(?:${x})`).join('|')) : /(?!)/;
+    typeMatchers.set(type, re);
+  }
+  return re;
 }
 
 const matchers = new Map<string, RegExp>();

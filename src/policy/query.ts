@@ -41,12 +41,19 @@ export async function policyFor(
       principal,
       from: dayToIso(window.fromDay),
       to: dayToIso(window.toDay),
-      used: Array.from(ids.used, (id) => names[id]),
-      denied: Array.from(ids.denied, (id) => names[id]),
+      used: namesOf(ids.used, names),
+      denied: namesOf(ids.denied, names),
       resources,
       passRoles,
       placeholders: opts.placeholders,
     },
     catalog,
   );
+}
+
+/** ids → names; a plain loop (Array.from with a map function over a typed array is far slower). */
+function namesOf(ids: Uint32Array, names: readonly string[]): string[] {
+  const out = new Array<string>(ids.length);
+  for (let i = 0; i < ids.length; i++) out[i] = names[ids[i]];
+  return out;
 }

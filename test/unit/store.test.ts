@@ -87,6 +87,53 @@ describe('catalog ids in the store', () => {
     await again.close();
   });
 
+  it('reads and upgrades a format-1 store (uses and principal metadata as objects)', async () => {
+    const events = (day: number) => [
+      { principal: ROLE, action: 's3:GetObject', day, resource: 'arn:aws:s3:::b/k' },
+      { principal: ROLE, action: 'kms:Decrypt', day, denied: true },
+      { principal: ROLE, action: 'kms:Decrypt', day: day + 1 },
+    ];
+    const first = { object: { key: 'f1', tag: '1' }, delta: deltaOf(events(20_000)) };
+    const second = { object: { key: 'f2', tag: '1' }, delta: deltaOf(events(20_010)) };
+    const dir = path.join(tmp, 'format1');
+    let s = await openStore(dir);
+    await s.commit([first]);
+    const once = await snapshot(s, [ROLE], 19_990, 20_020);
+    await s.close();
+
+    // Rewrite it as format 1 wrote it: the same values as objects with short keys.
+    let kv = new LmdbKv(dir);
+    await kv.write((w) => {
+      const rows = (t: 'uses' | 'pmeta') => [...w.range(t)];
+      for (const { key, value } of rows('uses')) {
+        const [f, l, c, dc, dl, dd, r] = value as unknown[];
+        w.put('uses', key, { f, l, c, dc, dl, dd, r });
+      }
+      for (const { key, value } of rows('pmeta')) {
+        const [arn, actions, used, first, last, v] = value as unknown[];
+        w.put('pmeta', key, { arn, actions, used, first, last, v });
+      }
+      w.put('meta', 'format', 1);
+    });
+    await kv.close();
+
+    s = await openStore(dir);
+    expect(await snapshot(s, [ROLE], 19_990, 20_020)).toEqual(once);
+    expect(await s.version!(ROLE)).toBe(1);
+    await s.commit([second]);
+    const both = await openStore('memory:');
+    await both.commit([first, second]);
+    expect(await snapshot(s, [ROLE], 19_990, 20_020)).toEqual(
+      await snapshot(both, [ROLE], 19_990, 20_020),
+    );
+    await s.close();
+    // marked format 2 on open, so a trailmint that only reads format 1 refuses it
+    kv = new LmdbKv(dir);
+    expect(kv.read((r) => r.get('meta', 'format'))).toBe(STORE_FORMAT);
+    expect(STORE_FORMAT).toBe(2);
+    await kv.close();
+  });
+
   it('a commit that throws leaves nothing behind, in the store or its id mirrors', async () => {
     const s = (await openStore('memory:')) as KvStore;
     const bad = deltaOf([{ principal: ROLE, action: 'x:New', day: 20_000 }]);
