@@ -36,6 +36,8 @@
 // strings). The accumulator copies what it keeps beyond a record (see flat() in accumulate.ts),
 // and in streaming mode eventID is copied here, so a delta never pins a file's text or a chunk.
 
+import { REQUEST_MAY_HOLD } from '../src/catalog/resources.ts';
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COMMA = 44;
@@ -145,6 +147,14 @@ export class ScannedRecord {
       this.rp = this.rpStart < 0 ? undefined : parseRange(this.text, this.rpStart, this.rpEnd);
     }
     return this.rp;
+  }
+
+  /** See REQUEST_MAY_HOLD (src/catalog/resources.ts). */
+  [REQUEST_MAY_HOLD](needle: string): boolean {
+    if (this.rpStart < 0 || (this.parsed & 2) !== 0) return true;
+    // A slice of a flat string is a view in V8: the two searches stay inside the range.
+    const text = this.text.slice(this.rpStart, this.rpEnd);
+    return text.includes(needle) || text.includes('\\');
   }
 
   get responseElements(): unknown {

@@ -118,12 +118,13 @@ export function wasmScanDocument(
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
+  const identities: unknown[] = [];
   for (let r = 0, b = 0; r < count; r++, b += ROW_WORDS) {
     if (rows[b] !== 0) {
       onRecord(null);
       continue;
     }
-    fill(rec, text, rows, b, deduped);
+    fill(rec, text, rows, b, deduped, identities);
     onRecord(rec);
   }
   return true;
@@ -143,13 +144,19 @@ function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boole
   return start >= 0 && text.charCodeAt(start) === 123; /* { */
 }
 
-/** Every field of `rec` from the row at b (`deduped`: the row's dup word is exact). */
+/**
+ * Every field of `rec` from the row at b (`deduped`: the row's dup word is exact). `identities`:
+ * the document's userIdentity objects by ident id, shared by the records whose id is the same
+ * (the id covers every member built here, and no reader changes them): 85% of the bench corpus's
+ * records repeat an earlier identity of their file.
+ */
 function fill(
   rec: ScannedRecord,
   text: string,
   rows: Int32Array,
   b: number,
   deduped: boolean,
+  identities: unknown[],
 ): void {
   rec.begin(text);
   // The interning words: hints the accumulator takes instead of its own string lookups.
@@ -178,6 +185,11 @@ function fill(
     rec.identity = field(text, rows, b, F_IDENTITY);
     return;
   }
+  const known = rec.ident >= 0 ? identities[rec.ident] : undefined;
+  if (known !== undefined) {
+    rec.identity = known;
+    return;
+  }
   // What principalOf & co. read of userIdentity, in the shape the JS scanner builds.
   let sessionContext: unknown;
   if (!isObjectAt(text, rows, b, F_U_CONTEXT)) {
@@ -196,4 +208,5 @@ function fill(
     invokedBy: field(text, rows, b, F_U_INVOKED_BY),
     sessionContext,
   };
+  if (rec.ident >= 0) identities[rec.ident] = rec.identity;
 }

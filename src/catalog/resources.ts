@@ -21,6 +21,18 @@ export const NO_RESOURCES: readonly string[] = Object.freeze([]);
 
 type Rec = Record<string, unknown>;
 
+/**
+ * Implemented by records whose requestParameters are parsed only when read (the scanner's
+ * ScannedRecord): `record[REQUEST_MAY_HOLD](needle)` is false only when the requestParameters
+ * text holds neither `needle` nor any escape, so no key or string in them spells it. A symbol: a
+ * JSON.parse'd record can never carry it.
+ */
+export const REQUEST_MAY_HOLD = Symbol('requestParametersMayHold');
+
+interface LazyRequest {
+  [REQUEST_MAY_HOLD]?: (needle: string) => boolean;
+}
+
 /** The record's fields needed to build ARNs, resolved once per call (lazily). */
 export interface ArnContext {
   partition: string;
@@ -41,6 +53,12 @@ export interface ResourceRow {
   replacesResources?: boolean;
   /** the fields read, for humans and tests */
   params: string;
+  /**
+   * When set, the row finds nothing unless requestParameters' text holds this (every key it
+   * reads contains it, and it reads nothing else): records with lazy request parameters skip
+   * their parse when no row needs them.
+   */
+  needle?: string;
   /** appends candidate ARNs (unvalidated) to `out` */
   extract(rp: Rec, record: Rec, action: string, cx: ArnContext, out: string[]): void;
 }
@@ -271,6 +289,7 @@ export const RESOURCE_ROWS: readonly ResourceRow[] = [
     id: 'generic-resource-arn',
     prefix: '*',
     params: 'resourceArn | resourceARN | ResourceArn | ResourceARN (tagging and policy APIs)',
+    needle: 'esourceA',
     extract(rp, _r, _a, _cx, out) {
       pushArn(out, rp.resourceArn ?? rp.resourceARN ?? rp.ResourceArn ?? rp.ResourceARN);
     },
@@ -810,10 +829,14 @@ export function resourcesOf(
     }
   }
 
-  const rp = obj(record.requestParameters) ?? EMPTY;
+  const mayHold = (record as LazyRequest)[REQUEST_MAY_HOLD];
+  let rp: Rec | undefined;
   let filled = false;
   for (const row of entry.rows) {
     if (!rowApplies(row, eventName)) continue;
+    if (row.needle !== undefined && mayHold !== undefined && !mayHold.call(record, row.needle))
+      continue;
+    rp ??= obj(record.requestParameters) ?? EMPTY;
     // The generic row reads ARNs only; the context is built once the first service row runs.
     if (!filled && row.prefix !== '*') {
       fillContext(record);

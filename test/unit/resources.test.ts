@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { loadCatalog } from '../../src/catalog/catalog.ts';
 import { createMapper } from '../../src/catalog/mapping.ts';
 import {
@@ -15,6 +15,8 @@ import {
   matcherOf,
   resourcesOf,
 } from '../../src/catalog/resources.ts';
+import type { ScannedRecord } from '../../workers/scan.ts';
+import { wasmScanDocument } from '../../workers/wasm.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
 const catalog = loadCatalog();
@@ -760,6 +762,54 @@ describe('ARN format matchers', () => {
     expect(matcherOf('s3:GetObject', catalog)).toBe(matcherOf('s3:GetObject', catalog));
     expect(matcherOf('s3:ListAllMyBuckets', catalog)).toBeNull();
     expect(matcherOf('nosuch:Action', catalog)).toBeNull();
+  });
+});
+
+/** `record` as the WebAssembly scanner hands it over (requestParameters & co. parsed when read). */
+function scanned(record: Rec, use: (r: ScannedRecord) => void): void {
+  const text = JSON.stringify({ Records: [record] });
+  const bytes = Buffer.from(text);
+  const ascii = bytes.length === text.length;
+  let seen = 0;
+  const ok = wasmScanDocument(text, ascii ? bytes : undefined, (r) => {
+    seen++;
+    use(r!);
+  });
+  expect(ok && seen).toBe(1);
+}
+
+describe('resourcesOf over scanned records (lazy request parameters)', () => {
+  it.each(CASES.map((c) => [`${c.row}: ${c.name}`, c] as const))('%s', (_name, c) => {
+    scanned(c.record(), (r) => expect([...resourcesOf(r, c.action, catalog)]).toEqual(c.expected));
+  });
+
+  it('skips parsing requestParameters only when no row can find anything in them', () => {
+    const arn = `arn:aws:wafv2:us-east-1:${A}:regional/ipset/blocked/0f1e`;
+    const parses = vi.spyOn(JSON, 'parse');
+    try {
+      // wafv2 has no row of its own: only the generic row, which needs a resourceArn-like key
+      scanned(rec('wafv2', 'UpdateIPSet', { name: 'blocked', id: '0f1e' }), (r) => {
+        parses.mockClear();
+        expect(resourcesOf(r, 'wafv2:UpdateIPSet', catalog)).toBe(NO_RESOURCES);
+        expect(parses).not.toHaveBeenCalled();
+      });
+      scanned(rec('wafv2', 'TagResource', { ResourceARN: arn }), (r) => {
+        parses.mockClear();
+        expect([...resourcesOf(r, 'wafv2:TagResource', catalog)]).toEqual([arn]);
+        expect(parses).toHaveBeenCalledTimes(1);
+      });
+      // a key spelled with an escape is still read (the text holds a backslash)
+      const text = JSON.stringify({ Records: [rec('wafv2', 'TagResource', { X: arn })] });
+      const escaped = text.replace('"X"', '"Resource\\u0041RN"');
+      expect(JSON.parse(escaped).Records[0].requestParameters.ResourceARN).toBe(arn);
+      let got: string[] = [];
+      wasmScanDocument(escaped, Buffer.from(escaped), (r) => {
+        got = [...resourcesOf(r!, 'wafv2:TagResource', catalog)];
+      });
+      expect(got).toEqual([arn]);
+    } finally {
+      parses.mockRestore();
+    }
   });
 });
 
