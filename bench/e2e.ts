@@ -32,6 +32,8 @@ interface Args {
   files: number;
   /** checkout whose engine `single` runs (default: this one) */
   root: string;
+  /** file: the reference streaming path (no WebAssembly stream) */
+  reference: boolean;
 }
 
 function loadCorpus(
@@ -300,11 +302,14 @@ async function file(args: Args): Promise<unknown> {
   await settle();
   const setup = rssMb();
   const t0 = performance.now();
-  const r = await parseLogFile(bytes, catalog, DEFAULT_PARSE_OPTIONS);
+  // --reference: the streaming path without the WebAssembly stream (RecordSplitter + JSON.parse)
+  const opts = args.reference ? { ...DEFAULT_PARSE_OPTIONS, wasm: false } : DEFAULT_PARSE_OPTIONS;
+  const r = await parseLogFile(bytes, catalog, opts);
   const seconds = (performance.now() - t0) / 1000;
   if (!r.ok) throw new Error(`${args.file}: ${r.error.code} ${r.error.message}`);
   const s = r.delta.stats;
   return {
+    reference: args.reference,
     records: s.records,
     inflatedBytes: s.bytesInflated,
     compressedBytes: s.bytesCompressed,
@@ -402,6 +407,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     mode: f.get('mode') ?? 'parse',
     file: path.resolve(f.get('file') ?? ''),
     state: f.has('state'),
+    reference: f.has('reference'),
     files: Number(f.get('files') ?? Infinity),
     root: path.resolve(f.get('root') ?? ROOT),
   });

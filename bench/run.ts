@@ -132,6 +132,8 @@ interface BigFileRun {
   peakRssMb: number;
   setupRssMb: number;
   streaming: boolean;
+  /** the reference streaming path (RecordSplitter + JSON.parse), for the ratio */
+  reference: boolean;
 }
 
 interface SizePoint {
@@ -185,7 +187,9 @@ interface Results {
   state?: StateSize;
   workers: Row[];
   cli: CliRound[];
+  /** the default path's runs; bigReference: the same file through the reference streaming path */
   big: BigFileRun[];
+  bigReference?: BigFileRun[];
   sizes: SizePoint[];
   principals: { principals: number; row: Row; distinct: number }[];
   base?: { ref: string; sha: string; row: Row };
@@ -495,10 +499,14 @@ async function main(): Promise<void> {
     : undefined;
   await step('bigfile', async () => {
     res.big = [];
+    res.bigReference = [];
     const file = corpusFiles(big!.dir, big!.m, 'big')[0].path;
+    // Alternating with the reference path, a fresh process each: the ratio holds on a busy machine.
     for (let i = 0; i < cfg.bigRuns; i++) {
       const r = await runChild<BigFileRun>('e2e.ts', ['file', '--file', file]);
       res.big.push(r.value);
+      const ref = await runChild<BigFileRun>('e2e.ts', ['file', '--file', file, '--reference']);
+      res.bigReference.push(ref.value);
     }
   });
 
@@ -856,6 +864,13 @@ function report(r: Results, svgName: string): string {
   L.push(
     `| RecordSplitter + JSON.parse vs whole-file JSON.parse | ${ratio(find(r.micro, 'parse', 'RecordSplitter +'), jp)} | |`,
   );
+  if (r.big.length && r.bigReference?.length) {
+    const fast = median(r.big.map((b) => b.recordsPerSec));
+    const ref = median(r.bigReference.map((b) => b.recordsPerSec));
+    L.push(
+      `| WebAssembly stream vs RecordSplitter + JSON.parse (${bytesFormat(r.big[0].inflatedBytes)} file, parseLogFile) | ${n2(fast / ref)}× | ${n0(fast)} vs ${n0(ref)} records/s; peak RSS ${n0(Math.max(...r.big.map((b) => b.peakRssMb)))} vs ${n0(Math.max(...r.bigReference.map((b) => b.peakRssMb)))} MB |`,
+    );
+  }
   L.push(
     `| Buffer.toString vs TextDecoder(fatal) before JSON.parse | ${ratio(find(r.micro, 'parse', 'Buffer.toString'), jp)} | |`,
   );
@@ -998,11 +1013,20 @@ function report(r: Results, svgName: string): string {
       '| run | seconds | records/s | MB/s | peak RSS MB | RSS before parse MB | path |',
       '|--:|--:|--:|--:|--:|--:|---|',
     );
-    b.forEach((x, i) =>
-      L.push(
-        `| ${i + 1} | ${n2(x.seconds)} | ${n0(x.recordsPerSec)} | ${n1(x.mbPerSec)} | ${n0(x.peakRssMb)} | ${n0(x.setupRssMb)} | ${x.streaming ? 'streaming (RecordSplitter)' : 'whole file'} |`,
-      ),
-    );
+    const pathOf = (x: BigFileRun) =>
+      !x.streaming
+        ? 'whole file'
+        : x.reference
+          ? 'streaming, RecordSplitter + JSON.parse (reference)'
+          : 'streaming, WebAssembly stream (default)';
+    b.forEach((x, i) => {
+      for (const y of [x, r.bigReference?.[i]]) {
+        if (y === undefined) continue;
+        L.push(
+          `| ${i + 1} | ${n2(y.seconds)} | ${n0(y.recordsPerSec)} | ${n1(y.mbPerSec)} | ${n0(y.peakRssMb)} | ${n0(y.setupRssMb)} | ${pathOf(y)} |`,
+        );
+      }
+    });
     L.push('');
   }
   if (r.state) {

@@ -23,7 +23,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 3
+#define ABI 4
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -73,6 +73,11 @@ static i32 idents_used;
 static const i32 IDENTITY_KEY[] = {F_U_TYPE,    F_U_ARN,    F_U_ACCOUNT,   F_U_INVOKED_BY,
                                    F_U_CONTEXT, F_U_ISSUER, F_U_ISSUER_ARN};
 #define IDENTITY_KEY_N (sizeof IDENTITY_KEY / sizeof IDENTITY_KEY[0])
+
+// Streaming state across elements() calls: where in the Records array the next text starts,
+// and where this call's text stopped being consumed (units).
+enum { STREAM_FIRST, STREAM_NEXT, STREAM_AFTER, STREAM_CLOSED };
+static i32 stream_state, stream_consumed;
 
 static void new_document(void) {
   gen++;
@@ -138,5 +143,23 @@ static int is_hex(u32 c) {
 __attribute__((export_name("scan"))) i32 scan(u32 units, i32 wide) {
   return wide ? document_16((const u16 *)input_at, (i32)units)
               : document_8((const u8 *)input_at, (i32)units);
+}
+
+// Streaming, for files too large to hold: the caller has read `{"Records":[` itself and feeds
+// the array's text piece by piece. stream_start() before the first piece; elements() scans one
+// piece at input() (rows as scan() writes them, with interning ids per piece) and returns its
+// row count or -1; stream_consumed() is where the next piece must start (the rest is carried),
+// stream_closed() whether the array's ']' was reached (consumed then points past it). `final`:
+// no more text will come, so an element left unfinished is an error.
+__attribute__((export_name("stream_start"))) void stream_start(void) {
+  stream_state = STREAM_FIRST;
+}
+__attribute__((export_name("elements"))) i32 elements(u32 units, i32 wide, i32 final) {
+  return wide ? elements_16((const u16 *)input_at, (i32)units, final)
+              : elements_8((const u8 *)input_at, (i32)units, final);
+}
+__attribute__((export_name("stream_consumed"))) i32 consumed(void) { return stream_consumed; }
+__attribute__((export_name("stream_closed"))) i32 closed(void) {
+  return stream_state == STREAM_CLOSED;
 }
 

@@ -449,29 +449,35 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
 #undef FS
 #undef PLAIN
 
+// One Records element at i into row `count`: the index after it, or -1.
+static i32 SUFFIX(element)(i32 i, i32 count) {
+  u32 at = rows_at + (u32)count * (ROW_WORDS * 4);
+  if (at + ROW_WORDS * 4 > rows_cap) {
+    if (!reserve(at + (1u << 20))) return -1;
+    rows_cap = memory_end();
+  }
+  i32 *row = (i32 *)at;
+  row[0] = 0;
+  row[1] = 0;
+  for (i32 f = 0; f < NFIELDS; f++) row[ROW_FIELDS + 2 * f] = -1;
+  i32 end;
+  if (S[i] == '{') {
+    end = SUFFIX(object)(i, row, 0);
+  } else {
+    row[0] = 1;
+    end = SUFFIX(skip)(i);
+  }
+  if (end >= 0) SUFFIX(intern)(row, count);
+  return end;
+}
+
 // The elements of Records, whose '[' is at i; one row each.
 static i32 SUFFIX(records)(i32 i, i32 *count) {
   i = SUFFIX(ws)(i + 1);
   if (S[i] == ']') return i + 1;
   for (;;) {
-    u32 at = rows_at + (u32)*count * (ROW_WORDS * 4);
-    if (at + ROW_WORDS * 4 > rows_cap) {
-      if (!reserve(at + (1u << 20))) return -1;
-      rows_cap = memory_end();
-    }
-    i32 *row = (i32 *)at;
-    row[0] = 0;
-    row[1] = 0;
-    for (i32 f = 0; f < NFIELDS; f++) row[ROW_FIELDS + 2 * f] = -1;
-    i32 end;
-    if (S[i] == '{') {
-      end = SUFFIX(object)(i, row, 0);
-    } else {
-      row[0] = 1;
-      end = SUFFIX(skip)(i);
-    }
+    i32 end = SUFFIX(element)(i, *count);
     if (end < 0) return -1;
-    SUFFIX(intern)(row, *count);
     ++*count;
     i = SUFFIX(ws)(end);
     if (S[i] == ',') {
@@ -521,6 +527,45 @@ static i32 SUFFIX(document)(const CH *text, i32 n) {
   }
 }
 
+
+// Streaming (see scan.c, elements()): the text [0, n) continues the Records array in the state
+// stream_state; rows for the elements that end inside it. An element that fails or reaches the
+// end is left for the next call (more text may complete it) unless `final`; the caller bounds how
+// much it carries. The number of rows, or -1 for text that cannot continue a Records array.
+static i32 SUFFIX(elements)(const CH *text, i32 n, int final) {
+  S = text;
+  new_document();
+  i32 count = 0;
+  i32 i = 0;
+  stream_consumed = 0;
+  for (;;) {
+    i = SUFFIX(ws)(i);
+    if (i >= n) return final ? -1 : count;
+    if (stream_state == STREAM_AFTER) {
+      if (S[i] == ',') {
+        stream_state = STREAM_NEXT;
+        stream_consumed = ++i;
+        continue;
+      }
+      if (S[i] != ']') return -1;
+      stream_state = STREAM_CLOSED;
+      stream_consumed = i + 1;
+      return count;
+    }
+    if (stream_state == STREAM_FIRST && S[i] == ']') {
+      stream_state = STREAM_CLOSED;
+      stream_consumed = i + 1;
+      return count;
+    }
+    if (stream_state != STREAM_FIRST && stream_state != STREAM_NEXT) return -1;
+    i32 end = SUFFIX(element)(i, count);
+    // A scalar element (or anything) touching the end may go on in the next piece.
+    if (end < 0 || (end >= n && !final)) return final ? -1 : count;
+    count++;
+    stream_state = STREAM_AFTER;
+    stream_consumed = i = end;
+  }
+}
 
 #undef S
 #undef ESC

@@ -107,10 +107,11 @@ export class Accumulator {
   private readonly opts: AccumulatorOptions;
   private readonly maxPrincipals: number;
   private readonly maxDistinct: number;
-  // Per-file memos by the WebAssembly scanner's ids (ScannedRecord.pair, .ident).
+  // Memos by the WebAssembly scanner's ids (ScannedRecord.pair, .ident), for one epoch.
   private readonly pairActions: (readonly string[])[] = [];
   private readonly identPrincipal: PrincipalResult[] = [];
   private readonly identIndex: number[] = [];
+  private epoch = 0;
   /** set once the file passed a bound: the rest is only counted, and the file is refused */
   overflow: string | undefined;
 
@@ -134,6 +135,12 @@ export class Accumulator {
     const r = record as Record<string, unknown>;
     // The WebAssembly scanner's ids stand in for string lookups (see ScannedRecord).
     const hints = record instanceof ScannedRecord ? record : undefined;
+    if (hints !== undefined && hints.epoch !== this.epoch) {
+      this.epoch = hints.epoch;
+      this.pairActions.length = 0;
+      this.identPrincipal.length = 0;
+      this.identIndex.length = 0;
+    }
     const eventId = r.eventID;
     if (hints !== undefined && hints.dup >= 0) {
       if (hints.dup === 1) {

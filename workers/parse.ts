@@ -5,8 +5,11 @@
 // `wholeFileMaxBytes` is inflated at once (gunzipSync) and read by the WebAssembly scanner
 // (workers/wasm.ts: one validating pass, no objects but the few fields the accumulator reads),
 // with JSON.parse of the whole text deciding any document the scanner does not vouch for; above
-// that, inflate in chunks and split the stream into records (workers/split.ts) for JSON.parse
-// each, so that a 300 MB file needs one record of heap, not the whole document.
+// that, inflate in chunks of 48 KB and scan each piece up to its last complete record with the
+// same scanner (WasmRecordStream), so that a 300 MB file needs a piece and a record of memory,
+// not the whole document. A stream it does not vouch for (another top-level shape than
+// `{"Records":[…]}`, bad JSON) goes to the reference streaming path, RecordSplitter
+// (workers/split.ts) + JSON.parse per record, which decides the error.
 // The threshold, 16 MiB (bench/RESULTS.md: "How cost grows" runs each file of 1 MB-64 MiB through
 // both paths, "Ratios" compares them on small files): bigger whole files would cost their text
 // once more inside the scanner's memory, which a worker keeps at its largest size.
@@ -18,7 +21,7 @@ import type { FileDelta } from '../src/state/delta.ts';
 import { Accumulator, DEFAULT_ACCUMULATOR_OPTIONS } from './accumulate.ts';
 import { hasControlBytes, Scanner, StreamScanner } from './scan.ts';
 import { RecordSplitter, SplitError } from './split.ts';
-import { wasmScanDocument } from './wasm.ts';
+import { wasmScanDocument, WasmRecordStream } from './wasm.ts';
 
 export interface ParseOptions {
   /** inflated size up to which the whole file is parsed at once */
@@ -39,9 +42,10 @@ export interface ParseOptions {
    */
   scanner?: boolean;
   /**
-   * Read whole files with the WebAssembly scanner (workers/wasm.ts, default true): same deltas
-   * and error codes as JSON.parse (test/unit/scan.test.ts), in less time (bench/RESULTS.md).
-   * A document it does not vouch for goes on to the JS scanner (when `scanner`) and JSON.parse.
+   * Read files with the WebAssembly scanner (workers/wasm.ts, default true): whole files, and
+   * streamed ones of the usual shape (`{"Records":[…]}` alone). Same deltas and error codes as
+   * JSON.parse (test/unit/scan.test.ts), in less time (bench/RESULTS.md). A document it does not
+   * vouch for goes on to the JS scanner (when `scanner`) and JSON.parse.
    */
   wasm?: boolean;
 }
@@ -82,12 +86,11 @@ export async function parseLogFile(
   // inflating wholeMax bytes for nothing: stream at once. Only a hint (it can lie): the result
   // stands only when the stream really was bigger than wholeMax, and any failure takes the path
   // below from the start.
+  // Once the WebAssembly stream refused this file, it is not tried again below.
+  const streamOpts = { ...opts };
   if (isGzip(bytes) && bytes.length >= 18 && gzipSizeHint(bytes) > wholeMax) {
-    const acc = newAcc();
-    const ok = opts.scanner
-      ? await scanStreaming(bytes, acc, opts)
-      : (await parseStreaming(bytes, acc, opts)) === undefined;
-    if (ok && acc.stats.bytesInflated > wholeMax) return finished(acc);
+    const result = await stream(bytes, newAcc, streamOpts);
+    if ('acc' in result && result.acc.stats.bytesInflated > wholeMax) return finished(result.acc);
   }
   let text: Uint8Array | undefined;
   if (!isGzip(bytes)) {
@@ -109,13 +112,32 @@ export async function parseLogFile(
     const result = parseWhole(text, newAcc, inflated, opts);
     return 'error' in result ? { ok: false, error: result.error } : finished(result.acc);
   }
+  const result = await stream(bytes, newAcc, streamOpts);
+  return 'error' in result ? { ok: false, error: result.error } : finished(result.acc);
+}
+
+/**
+ * The streaming path: the WebAssembly stream, then (when asked) the JS streaming scanner, each
+ * with a fresh accumulator, and RecordSplitter + JSON.parse for what neither vouches for, which
+ * decides the error. Sets `opts.wasm` false when the WebAssembly stream refused the file.
+ */
+async function stream(
+  bytes: Uint8Array,
+  newAcc: () => Accumulator,
+  opts: ParseOptions,
+): Promise<{ acc: Accumulator } | { error: ObjectError }> {
+  if (opts.wasm !== false) {
+    const acc = newAcc();
+    if (await wasmStreaming(bytes, acc, opts)) return { acc };
+    opts.wasm = false;
+  }
   if (opts.scanner) {
-    const fast = newAcc();
-    if (await scanStreaming(bytes, fast, opts)) return finished(fast);
+    const acc = newAcc();
+    if (await scanStreaming(bytes, acc, opts)) return { acc };
   }
   const acc = newAcc();
   const error = await parseStreaming(bytes, acc, opts);
-  return error ? { ok: false, error } : finished(acc);
+  return error ? { error } : { acc };
 }
 
 /** The file's delta, or its refusal when it passed a bound of the accumulator. */
@@ -145,6 +167,47 @@ function gzipSizeHint(bytes: Uint8Array): number {
 
 /** Inflated chunk size of the streaming paths: fewer, larger pieces carry fewer split records. */
 const STREAM_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * Inflated piece size of the WebAssembly stream. On the 315 MB bench file (one process per run,
+ * by hand): 48 KB pieces 243-245 MB peak RSS, 128 KB 277-279 MB, 256 KB 283-351 MB, at the same
+ * speed; the reference path 232-239 MB. A piece's text is then a regular young-generation string
+ * (a decoded one is two bytes per character), which the next scavenge frees.
+ */
+const WASM_STREAM_CHUNK_BYTES = 48 * 1024;
+
+/**
+ * The WebAssembly stream (workers/wasm.ts WasmRecordStream): inflate in chunks, records scanned
+ * as they complete. True only when the whole stream
+ * was a document it vouches for; false on anything else, without an error (as scanStreaming).
+ */
+async function wasmStreaming(
+  bytes: Uint8Array,
+  acc: Accumulator,
+  opts: ParseOptions,
+): Promise<boolean> {
+  const stream = new WasmRecordStream((record) => acc.add(record), opts.maxRecordBytes);
+  const gunzip = createGunzip({ chunkSize: WASM_STREAM_CHUNK_BYTES });
+  let inflated = 0;
+  try {
+    const done = (async () => {
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
+        inflated += chunk.length;
+        if (inflated > opts.maxInflatedBytes) return false;
+        if (!stream.push(chunk)) return false;
+      }
+      return stream.end();
+    })();
+    gunzip.end(bytes);
+    const ok = await done;
+    acc.stats.bytesInflated = inflated;
+    return ok;
+  } catch {
+    return false;
+  } finally {
+    gunzip.destroy();
+  }
+}
 
 /**
  * The streaming scanner: inflate in chunks, decode each (latin1 while the stream is ASCII), scan

@@ -119,9 +119,11 @@ export class ScannedRecord {
    * never does): dup 1 / 0 whether the eventID repeats an earlier record's of this document,
    * exactly; pair: an id per distinct (eventSource, eventName) of this document; ident: an id per
    * distinct userIdentity as principalOf reads it. Equal ids mean equal values; the accumulator
-   * keys its per-file memos by them instead of by string.
+   * keys its memos by them instead of by string. pair and ident ids hold within one `epoch` (a
+   * whole document, or one piece of a streamed one); the accumulator forgets them when it changes.
    */
   dup = -1;
+  epoch = 0;
   pair = -1;
   ident = -1;
   private res: unknown = undefined;

@@ -13,8 +13,13 @@
 // UTF-16 code units otherwise (written from the decoded string), so row offsets index the JS
 // string in both cases. The instance belongs to the thread that loads this module; its memory
 // grows to the largest document scanned (about 1.2× an ASCII file, 2.2× a non-ASCII one, so
-// ≤ 40 MB at the 16 MiB whole-file limit) and stays that size.
-import { parseRange, ScannedRecord } from './scan.ts';
+// ≤ 40 MB at the 16 MiB whole-file limit: arithmetic, not measured) and stays that size.
+//
+// WasmRecordStream (below) runs the same scanner over a file too large to hold, a piece at a
+// time: the C side keeps where it is in the Records array between pieces, and each piece's
+// records are filled from that piece's own text.
+import { isAscii } from 'node:buffer';
+import { flat, parseRange, ScannedRecord } from './scan.ts';
 import { SCAN_WASM_BASE64 } from './scan-wasm.ts';
 
 // @types/node leaves WebAssembly to lib.dom: the members used here.
@@ -27,7 +32,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 3;
+const ABI = 4;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -65,7 +70,14 @@ interface Exports {
   rows(): number;
   scan(units: number, wide: number): number;
   ids_deduped(): number;
+  stream_start(): void;
+  elements(units: number, wide: number, final: number): number;
+  stream_consumed(): number;
+  stream_closed(): number;
 }
+
+/** A new one per document or streamed piece: the scope of its interning ids (ScannedRecord.epoch). */
+let epochs = 0;
 
 let instance: Exports | undefined;
 let loadError: Error | undefined;
@@ -118,13 +130,14 @@ export function wasmScanDocument(
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
+  rec.epoch = ++epochs;
   const identities: unknown[] = [];
   for (let r = 0, b = 0; r < count; r++, b += ROW_WORDS) {
     if (rows[b] !== 0) {
       onRecord(null);
       continue;
     }
-    fill(rec, text, rows, b, deduped, identities);
+    fill(rec, text, rows, b, deduped, identities, false);
     onRecord(rec);
   }
   return true;
@@ -146,9 +159,11 @@ function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boole
 
 /**
  * Every field of `rec` from the row at b (`deduped`: the row's dup word is exact). `identities`:
- * the document's userIdentity objects by ident id, shared by the records whose id is the same
- * (the id covers every member built here, and no reader changes them): 85% of the bench corpus's
- * records repeat an earlier identity of their file.
+ * the text's userIdentity objects by ident id, shared by the records whose id is the same (the
+ * id covers every member built here, and no reader changes them): 85% of the bench corpus's
+ * records repeat an earlier identity of their file. `piece`: the text is one piece of a streamed
+ * document: its eventID hint covers that piece only, so the accumulator dedups by value, and the
+ * eventID it keeps for the whole file is copied off the piece's text.
  */
 function fill(
   rec: ScannedRecord,
@@ -157,13 +172,16 @@ function fill(
   b: number,
   deduped: boolean,
   identities: unknown[],
+  piece: boolean,
 ): void {
   rec.begin(text);
+  const ident = rows[b + 4];
   // The interning words: hints the accumulator takes instead of its own string lookups.
-  rec.dup = deduped ? rows[b + 2] : -1;
+  rec.dup = deduped && !piece ? rows[b + 2] : -1;
   rec.pair = rows[b + 3];
-  rec.ident = rows[b + 4];
-  rec.eventID = field(text, rows, b, F_EVENT_ID);
+  rec.ident = ident;
+  const id = field(text, rows, b, F_EVENT_ID);
+  rec.eventID = piece && typeof id === 'string' ? flat(id) : id;
   rec.eventType = field(text, rows, b, F_EVENT_TYPE);
   rec.eventCategory = field(text, rows, b, F_EVENT_CATEGORY);
   rec.insightDetails = field(text, rows, b, F_INSIGHT);
@@ -185,7 +203,7 @@ function fill(
     rec.identity = field(text, rows, b, F_IDENTITY);
     return;
   }
-  const known = rec.ident >= 0 ? identities[rec.ident] : undefined;
+  const known = ident >= 0 ? identities[ident] : undefined;
   if (known !== undefined) {
     rec.identity = known;
     return;
@@ -208,5 +226,172 @@ function fill(
     invokedBy: field(text, rows, b, F_U_INVOKED_BY),
     sessionContext,
   };
-  if (rec.ident >= 0) identities[rec.ident] = rec.identity;
+  if (ident >= 0) identities[ident] = rec.identity;
+}
+
+function latin1(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+}
+
+/** `{"Records":[` at the start of a document's bytes, as latin1 (a UTF-8 byte order mark and
+ * white space allowed). */
+const STREAM_PREFIX = /^(?:\xEF\xBB\xBF)?[ \t\n\r]*\{[ \t\n\r]*"Records"[ \t\n\r]*:[ \t\n\r]*\[/;
+const STREAM_SUFFIX = /^[ \t\n\r]*\}[ \t\n\r]*$/;
+/** Bytes the prefix may take (white space included) before the stream counts as another shape. */
+const MAX_PREFIX_BYTES = 256;
+/** What may follow the Records array's `]` before the stream counts as another shape. */
+const MAX_SUFFIX_BYTES = 4096;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Bytes at the end of `b` that start a UTF-8 sequence it does not finish (0-3). */
+function unfinished(b: Uint8Array): number {
+  for (let k = 1; k <= 3 && k <= b.length; k++) {
+    const c = b[b.length - k];
+    if ((c & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return len > k ? k : 0;
+  }
+  return 0; // three continuation bytes: complete, or invalid (the decoder decides)
+}
+
+/**
+ * The WebAssembly scanner over a document too large to hold, fed its bytes as they inflate: the
+ * streaming path's reader for the common shape, `{"Records":[…]}` and nothing else at the top
+ * level. Each piece (the bytes carried from the last one, then the new ones, cut after the last
+ * whole UTF-8 character) is scanned up to its last complete record, as bytes when it is ASCII and
+ * as its decoded UTF-16 text otherwise (each piece on its own, as scan() takes a whole document);
+ * the rest is carried, as UTF-8, into the next.
+ *
+ * Contract (as wasmScanDocument's): push() and end() return false as soon as the stream is
+ * anything the scanner does not vouch for (another top-level shape, invalid JSON or UTF-8, a
+ * record past `maxCarry` bytes); the caller then throws the accumulator away and takes the
+ * reference path, which decides the error. Records reach onRecord as they complete, so a false
+ * can come after some were delivered.
+ */
+export class WasmRecordStream {
+  private readonly onRecord: (record: ScannedRecord | null) => void;
+  private readonly maxCarry: number;
+  private started = false;
+  private closed = false;
+  private suffix = '';
+  /** bytes not scanned yet: the carried rest of the last piece and what came since */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** scan again once this many bytes are pending (a record longer than a piece) */
+  private need = 0;
+  private readonly rec = new ScannedRecord();
+
+  constructor(onRecord: (record: ScannedRecord | null) => void, maxCarry: number) {
+    this.onRecord = onRecord;
+    this.maxCarry = maxCarry;
+  }
+
+  /** The next bytes of the document. */
+  push(chunk: Uint8Array): boolean {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.closed) return this.after(bytes);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
+    if (!this.started) return this.start(false);
+    return this.pendingBytes < this.need || this.scan(false);
+  }
+
+  /** The document ended: true when it was a whole document the scanner vouches for. */
+  end(): boolean {
+    if (!this.started && !this.start(true)) return false;
+    if (!this.closed && !this.scan(true)) return false;
+    return this.closed && STREAM_SUFFIX.test(this.suffix);
+  }
+
+  /** Reads `{"Records":[` off the pending bytes once there are enough to tell. */
+  private start(final: boolean): boolean {
+    const head = Buffer.concat(this.pending, this.pendingBytes);
+    const m = STREAM_PREFIX.exec(head.subarray(0, MAX_PREFIX_BYTES).toString('latin1'));
+    if (m === null) return !final && head.length < MAX_PREFIX_BYTES;
+    const w = wasm();
+    if (w === undefined) return false;
+    w.stream_start();
+    this.started = true;
+    const rest = head.subarray(m[0].length);
+    this.pending = [rest];
+    this.pendingBytes = rest.length;
+    return final || this.scan(false);
+  }
+
+  private scan(final: boolean): boolean {
+    const w = wasm()!;
+    const parts = this.pending;
+    let total = this.pendingBytes;
+    let ascii = true;
+    for (const part of parts) ascii &&= isAscii(part);
+    // The piece is assembled in the scanner's memory itself: no buffer per piece on this side
+    // (allocating one per piece measurably raised peak RSS through malloc's arenas).
+    let at = w.input(ascii ? total : 2 * total);
+    if (at === 0) return false;
+    const memory = new Uint8Array(w.memory.buffer, at, total);
+    let offset = 0;
+    for (const part of parts) {
+      memory.set(part, offset);
+      offset += part.length;
+    }
+    // A character cut by the chunk goes with the next piece.
+    const cut = final || ascii ? 0 : unfinished(memory);
+    const next = cut > 0 ? Buffer.from(memory.subarray(total - cut)) : undefined;
+    total -= cut;
+    let text: string;
+    if (ascii) {
+      text = latin1(memory);
+    } else {
+      try {
+        text = utf8.decode(memory.subarray(0, total));
+      } catch {
+        return false;
+      }
+      // The same address, sized for the UTF-16 units (which overwrite the UTF-8 bytes).
+      at = w.input(text.length * 2);
+      if (at === 0) return false;
+      Buffer.from(w.memory.buffer, at, text.length * 2).write(text, 'utf16le');
+    }
+    const count = w.elements(text.length, ascii ? 0 : 1, final ? 1 : 0);
+    if (count < 0) return false;
+    const consumed = w.stream_consumed();
+    const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
+    const rec = this.rec;
+    rec.epoch = ++epochs;
+    const identities: unknown[] = [];
+    for (let r = 0, b = 0; r < count; r++, b += ROW_WORDS) {
+      if (rows[b] !== 0) {
+        this.onRecord(null);
+        continue;
+      }
+      fill(rec, text, rows, b, false, identities, true);
+      this.onRecord(rec);
+    }
+    // The rest, as its own bytes: nothing keeps the piece or its text alive.
+    const rest = ascii
+      ? Buffer.from(new Uint8Array(w.memory.buffer, at + consumed, total - consumed))
+      : Buffer.from(text.slice(consumed), 'utf8');
+    if (rest.length > this.maxCarry) return false;
+    this.pending = next === undefined ? [rest] : [rest, next];
+    this.pendingBytes = rest.length + cut;
+    // Nothing completed: wait for twice the bytes before scanning them again (a long record is
+    // then scanned a bounded number of times, not once per piece).
+    this.need = count === 0 ? 2 * total : 0;
+    if (w.stream_closed() === 1) {
+      this.closed = true;
+      const after = Buffer.concat(this.pending);
+      this.pending = [];
+      this.pendingBytes = 0;
+      return this.after(after);
+    }
+    return true;
+  }
+
+  /** Bytes after the array's `]`: only white space and the document's `}` may follow. */
+  private after(bytes: Uint8Array): boolean {
+    if (this.suffix.length + bytes.length > MAX_SUFFIX_BYTES) return false;
+    this.suffix += Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    return true;
+  }
 }

@@ -766,14 +766,14 @@ describe('ARN format matchers', () => {
 });
 
 /** `record` as the WebAssembly scanner hands it over (requestParameters & co. parsed when read). */
-function scanned(record: Rec, use: (r: ScannedRecord) => void): void {
+function scanned(record: Rec, use: (r: Rec) => void): void {
   const text = JSON.stringify({ Records: [record] });
   const bytes = Buffer.from(text);
   const ascii = bytes.length === text.length;
   let seen = 0;
-  const ok = wasmScanDocument(text, ascii ? bytes : undefined, (r) => {
+  const ok = wasmScanDocument(text, ascii ? bytes : undefined, (r: ScannedRecord | null) => {
     seen++;
-    use(r!);
+    use(r as unknown as Rec);
   });
   expect(ok && seen).toBe(1);
 }
@@ -804,7 +804,7 @@ describe('resourcesOf over scanned records (lazy request parameters)', () => {
       expect(JSON.parse(escaped).Records[0].requestParameters.ResourceARN).toBe(arn);
       let got: string[] = [];
       wasmScanDocument(escaped, Buffer.from(escaped), (r) => {
-        got = [...resourcesOf(r!, 'wafv2:TagResource', catalog)];
+        got = [...resourcesOf(r as unknown as Rec, 'wafv2:TagResource', catalog)];
       });
       expect(got).toEqual([arn]);
     } finally {

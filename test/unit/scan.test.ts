@@ -26,7 +26,7 @@ import {
   type ParseOptions,
 } from '../../workers/parse.ts';
 import { hasControlBytes, Scanner, StreamScanner, type ScannedRecord } from '../../workers/scan.ts';
-import { wasmScanDocument, wasmScannerError } from '../../workers/wasm.ts';
+import { wasmScanDocument, wasmScannerError, WasmRecordStream } from '../../workers/wasm.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
 const SCAN_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/scan');
@@ -228,6 +228,58 @@ function streamed(text: string, cuts: number[]): (Rec | null)[] | undefined {
   return stream.end() ? out : undefined;
 }
 
+/** Byte positions, clamped, deduplicated and sorted. */
+function boundsOf(cuts: number[], length: number): number[] {
+  return [...new Set(cuts.map((c) => Math.min(Math.max(c, 0), length)))].sort((a, b) => a - b);
+}
+
+/**
+ * The WebAssembly stream fed `bytes` cut at `cuts` (UTF-8 characters may be cut): each record's
+ * fields, or undefined when it does not vouch for the document. `maxCarry`: its record bound.
+ */
+function wasmStreamed(
+  bytes: Uint8Array,
+  cuts: number[],
+  maxCarry = 1 << 26,
+): (Rec | null)[] | undefined {
+  const out: (Rec | null)[] = [];
+  const stream = new WasmRecordStream((r) => out.push(r === null ? null : fieldsOf(r)), maxCarry);
+  let from = 0;
+  for (const to of [...boundsOf(cuts, bytes.length), bytes.length]) {
+    if (to > from && !stream.push(bytes.subarray(from, to))) return undefined;
+    from = to;
+  }
+  return stream.end() ? out : undefined;
+}
+
+/** The delta of the WebAssembly stream cut at `cuts` (every piece its own interning epoch). */
+function wasmStreamDelta(bytes: Uint8Array, cuts: number[]): FileDelta | undefined {
+  const acc = new Accumulator(catalog);
+  acc.stats.bytesInflated = bytes.length;
+  const stream = new WasmRecordStream((r) => acc.add(r), 1 << 26);
+  let from = 0;
+  for (const to of [...boundsOf(cuts, bytes.length), bytes.length]) {
+    if (to > from && !stream.push(bytes.subarray(from, to))) return undefined;
+    from = to;
+  }
+  return stream.end() ? acc.finish() : undefined;
+}
+
+/** `{"Records":[…]}` and nothing else at the top level: the shape the WebAssembly stream takes. */
+function onlyRecords(text: string): boolean {
+  try {
+    const doc = JSON.parse(text) as unknown;
+    return (
+      isObj(doc) &&
+      Object.keys(doc).length === 1 &&
+      Array.isArray(doc.Records) &&
+      /^\uFEFF?\s*\{\s*"Records"/.test(text)
+    );
+  } catch {
+    return false;
+  }
+}
+
 // ---- (a) the real fixtures --------------------------------------------------------------------
 
 const fixtureFiles = (readdirSync(FIXTURES, { recursive: true }) as string[])
@@ -249,6 +301,15 @@ describe('scanner vs JSON.parse on the real fixtures', () => {
       expect(scanned(text, inflated)).toBeDefined();
       expect(wasmScanned(text, inflated)).toBeDefined();
       expect(streamed(text, [text.length >> 1, text.length >> 2])).toEqual(scanned(text, inflated));
+      // The WebAssembly stream, whole and cut into pieces of 1 KB, at odd bytes.
+      const n = inflated.length;
+      const pieces = Array.from({ length: Math.ceil(n / 1021) }, (_, k) => k * 1021);
+      if (onlyRecords(text)) {
+        expect(wasmStreamed(inflated, [])).toEqual(parsed(text));
+        expect(wasmStreamed(inflated, pieces)).toEqual(parsed(text));
+      } else {
+        expect(wasmStreamed(inflated, pieces)).toBeUndefined();
+      }
     }
     for (const [opts, ref] of [
       [SCAN, DEFAULT_PARSE_OPTIONS],
@@ -502,6 +563,32 @@ describe('scanner vs JSON.parse on generated documents', () => {
   );
 
   it(
+    'the WebAssembly stream extracts the same fields and delta, however the bytes are cut',
+    () => {
+      fc.assert(
+        fc.property(docArb, fc.array(fc.nat(), { maxLength: 12 }), (generated, cuts) => {
+          const bytes = Buffer.from(generated, 'utf8');
+          // What the bytes say (a lone surrogate the generator wrote raw becomes U+FFFD).
+          const text = strict.decode(bytes);
+          const at = cuts.map((c) => c % (bytes.length + 1));
+          const fields = wasmStreamed(bytes, at);
+          if (!onlyRecords(text)) {
+            expect(fields).toBeUndefined();
+            return;
+          }
+          expect(fields).toEqual(parsed(text));
+          const ref = referenceWhole(bytes, 0);
+          expect('delta' in ref).toBe(true);
+          const delta = wasmStreamDelta(bytes, at);
+          expect(delta).toEqual((ref as { delta: FileDelta }).delta);
+        }),
+        { numRuns: runs(150) },
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
     'makes the same FileDelta on both paths',
     async () => {
       await fc.assert(
@@ -580,6 +667,49 @@ describe('scanner vs JSON.parse on mutated documents', () => {
 });
 
 // ---- edge cases, by hand ----------------------------------------------------------------------
+
+describe('the WebAssembly stream', () => {
+  const rec = (i: number, extra = '') =>
+    `{"eventID":"id-${i}","eventName":"GetObject","eventSource":"s3.amazonaws.com"${extra}}`;
+  const doc = (n: number, extra = '') =>
+    `{"Records":[${Array.from({ length: n }, (_, i) => rec(i, extra)).join(',')}]}`;
+  const every = (n: number, step: number) => Array.from({ length: n / step }, (_, k) => k * step);
+
+  it('takes white space and a byte order mark around the array, and nothing else', () => {
+    const body = doc(3);
+    for (const text of [
+      body,
+      `\ufeff ${body}\n`,
+      body.replace('{"Records":[', '{ "Records" :\n[ '),
+    ])
+      expect(wasmStreamed(Buffer.from(text), every(text.length, 3))).toEqual(
+        parsed(text.replace(/^\ufeff/, '')), // JSON.parse refuses the mark; the decoders drop it
+      );
+    for (const text of [
+      `{"a":1,${body.slice(1)}`, // another key first
+      `${body.slice(0, -1)},"a":1}`, // or after
+      body.replace('"Records"', '"Rec\\u006frds"'), // an escaped key (JSON.parse reads it)
+      `${body} x`,
+      body.slice(0, -1), // truncated
+    ]) {
+      expect(wasmStreamed(Buffer.from(text), [])).toBeUndefined();
+    }
+  });
+
+  it('refuses a record longer than its bound (the reference path then decides)', () => {
+    const text = doc(3, `,"blob":"${'y'.repeat(10_000)}"`);
+    const bytes = Buffer.from(text);
+    expect(wasmStreamed(bytes, every(bytes.length, 1000), 4096)).toBeUndefined();
+    expect(wasmStreamed(bytes, every(bytes.length, 1000), 65_536)).toEqual(parsed(text));
+  });
+
+  it('keeps every record when characters are cut between pieces', () => {
+    const text = doc(40, ',"x":"é€😀"');
+    const bytes = Buffer.from(text);
+    for (const step of [1, 2, 3, 5, 64])
+      expect(wasmStreamed(bytes, every(bytes.length, step))).toEqual(parsed(text));
+  });
+});
 
 describe('scanner edge cases', () => {
   const one = (record: string) => `{"Records":[${record}]}`;
