@@ -6,7 +6,7 @@ import { createMapper, DEFAULT_MAX_MEMO_PAIRS } from '../src/catalog/mapping.ts'
 import { principalOf, type PrincipalResult } from '../src/catalog/principal.ts';
 import { outcomeOf } from '../src/catalog/outcome.ts';
 import { resourcesOf } from '../src/catalog/resources.ts';
-import { passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
+import { passRoleEvent, passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
 import { mergeSample } from '../src/state/sample.ts';
 import { flat, ScannedRecord } from './scan.ts';
 import {
@@ -101,14 +101,18 @@ export class Accumulator {
   private readonly unmapped = new Map<string, number>();
   private readonly eventIds = new Set<string>();
   private readonly mapEvent: (source: string, name: string) => readonly string[];
-  // eventTime "YYYY-MM-DDTHH:MM:SSZ": the date part repeats across a file, so cache its epoch ms.
+  // eventTime "YYYY-MM-DDTHH:MM:SSZ": the date part repeats across a file, so cache its epoch ms
+  // (and the last one's, which a prefix test finds without slicing or hashing).
   private readonly dateCache = new Map<string, number>();
+  private lastDate = '';
+  private lastDateMs = 0;
   private readonly catalog: Catalog;
   private readonly opts: AccumulatorOptions;
   private readonly maxPrincipals: number;
   private readonly maxDistinct: number;
   // Memos by the WebAssembly scanner's ids (ScannedRecord.pair, .ident), for one epoch.
   private readonly pairActions: (readonly string[])[] = [];
+  private readonly pairPassRole: boolean[] = [];
   private readonly identPrincipal: PrincipalResult[] = [];
   private readonly identIndex: number[] = [];
   private epoch = 0;
@@ -138,6 +142,7 @@ export class Accumulator {
     if (hints !== undefined && hints.epoch !== this.epoch) {
       this.epoch = hints.epoch;
       this.pairActions.length = 0;
+      this.pairPassRole.length = 0;
       this.identPrincipal.length = 0;
       this.identIndex.length = 0;
     }
@@ -208,10 +213,12 @@ export class Accumulator {
       this.overflow = `more than ${this.maxPrincipals} distinct principals`;
       return;
     }
-    for (const n of actionNames) {
-      if (!this.actionIndex.has(n) && this.actions.length >= this.maxDistinct) {
-        this.overflow = `more than ${this.maxDistinct} distinct actions`;
-        return;
+    if (this.actions.length >= this.maxDistinct) {
+      for (const n of actionNames) {
+        if (!this.actionIndex.has(n)) {
+          this.overflow = `more than ${this.maxDistinct} distinct actions`;
+          return;
+        }
       }
     }
     const outcome = outcomeOf(r.errorCode, r.errorMessage);
@@ -258,7 +265,8 @@ export class Accumulator {
           this.profileRoles.set(flat(key), { profile: flat(pr.profile), role: flat(pr.role) });
       }
     }
-    if (!denied) {
+    // An event whose pair cannot pass a role skips passRolesOf (and its lookups by string).
+    if (!denied && (pair < 0 || (this.pairPassRole[pair] ??= passRoleEvent(source, name)))) {
       for (const { role, service } of passRolesOf(r)) {
         const key = p + '\u0000' + day + '\u0000' + role + '\u0000' + service;
         const prev = this.passRoles.get(key);
@@ -361,12 +369,18 @@ export class Accumulator {
       value.charCodeAt(10) === 84 /* T */ &&
       value.charCodeAt(19) === 90 /* Z */
     ) {
-      const date = value.slice(0, 10);
-      let base = this.dateCache.get(date);
-      if (base === undefined) {
-        base = Date.parse(date + 'T00:00:00Z');
-        if (Number.isNaN(base)) return undefined;
-        this.dateCache.set(date, base);
+      let base: number | undefined;
+      if (this.lastDate !== '' && value.startsWith(this.lastDate)) base = this.lastDateMs;
+      else {
+        const date = value.slice(0, 10);
+        base = this.dateCache.get(date);
+        if (base === undefined) {
+          base = Date.parse(date + 'T00:00:00Z');
+          if (Number.isNaN(base)) return undefined;
+          this.dateCache.set(date, base);
+        }
+        this.lastDate = date;
+        this.lastDateMs = base;
       }
       const h = twoDigits(value, 11);
       const m = twoDigits(value, 14);

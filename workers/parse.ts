@@ -5,7 +5,7 @@
 // `wholeFileMaxBytes` is inflated at once (gunzipSync) and read by the WebAssembly scanner
 // (workers/wasm.ts: one validating pass, no objects but the few fields the accumulator reads),
 // with JSON.parse of the whole text deciding any document the scanner does not vouch for; above
-// that, inflate in chunks of 48 KB and scan each piece up to its last complete record with the
+// that, inflate in chunks of 32 KB and scan each piece up to its last complete record with the
 // same scanner (WasmRecordStream), so that a 300 MB file needs a piece and a record of memory,
 // not the whole document. A stream it does not vouch for (another top-level shape than
 // `{"Records":[…]}`, bad JSON) goes to the reference streaming path, RecordSplitter
@@ -170,11 +170,12 @@ const STREAM_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Inflated piece size of the WebAssembly stream. On the 315 MB bench file (one process per run,
- * by hand): 48 KB pieces 243-245 MB peak RSS, 128 KB 277-279 MB, 256 KB 283-351 MB, at the same
- * speed; the reference path 232-239 MB. A piece's text is then a regular young-generation string
- * (a decoded one is two bytes per character), which the next scavenge frees.
+ * by hand): 32 KB pieces 239-241 MB peak RSS, 48 KB 245-249 MB, 128 KB 277-279 MB, 256 KB
+ * 283-351 MB, at about the same speed; the reference path 230-239 MB. A piece's text is then a
+ * regular young-generation string (a decoded one is two bytes per character), which the next
+ * scavenge frees.
  */
-const WASM_STREAM_CHUNK_BYTES = 48 * 1024;
+const WASM_STREAM_CHUNK_BYTES = 32 * 1024;
 
 /**
  * The WebAssembly stream (workers/wasm.ts WasmRecordStream): inflate in chunks, records scanned

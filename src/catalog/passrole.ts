@@ -627,6 +627,12 @@ function roleArn(partition: string, account: string, nameWithPath: string): stri
   return 'arn:' + partition + ':iam::' + account + ':role/' + nameWithPath;
 }
 
+/** False when passRolesOf finds nothing in any record of this event (its table has no row). */
+export function passRoleEvent(source: string, name: string): boolean {
+  const byName = TABLE.get(source);
+  return byName !== undefined && (byName.has(name) || byName.has(name.replace(VERSION_SUFFIX, '')));
+}
+
 export function passRolesOf(record: Record<string, unknown>): readonly PassRoleUse[] {
   const source = record.eventSource;
   if (typeof source !== 'string') return NO_PASS_ROLES;

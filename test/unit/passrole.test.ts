@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import {
   NO_PASS_ROLES,
   PASS_ROLE_ROWS,
+  passRoleEvent,
   passRolesOf,
   profileRoleOf,
   type PassRoleRow,
@@ -348,6 +349,34 @@ describe('passRolesOf on real fixture events', () => {
     const r = recordsOf(file).find((x) => x.eventName === eventName);
     expect(r).toBeDefined();
     expect(passRolesOf(r!)).toEqual(expected);
+  });
+});
+
+describe('passRoleEvent (the accumulator skips passRolesOf where it is false)', () => {
+  it('is true for every event of every row, API-version suffixes included', () => {
+    for (const row of PASS_ROLE_ROWS)
+      for (const e of row.events) {
+        expect(passRoleEvent(row.source, e), `${row.source} ${e}`).toBe(true);
+        expect(passRoleEvent(row.source, e + '20150331')).toBe(true);
+      }
+    expect(passRoleEvent('lambda.amazonaws.com', 'Invoke')).toBe(false);
+    expect(passRoleEvent('nosuch.amazonaws.com', 'CreateFunction')).toBe(false);
+  });
+
+  it('is false only for events whose records passRolesOf finds nothing in', () => {
+    let skipped = 0;
+    for (const f of readdirSync(FIXTURES, { recursive: true, encoding: 'utf8' })) {
+      if (!f.endsWith('.json.gz') || f.includes('digest')) continue;
+      for (const r of recordsOf(f)) {
+        if (typeof r !== 'object' || r === null) continue;
+        const { eventSource: source, eventName: name } = r as Rec;
+        if (typeof source !== 'string' || typeof name !== 'string') continue;
+        if (passRoleEvent(source, name)) continue;
+        skipped++;
+        expect(passRolesOf(r), `${source} ${name}`).toBe(NO_PASS_ROLES);
+      }
+    }
+    expect(skipped).toBeGreaterThan(1000);
   });
 });
 
