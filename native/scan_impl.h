@@ -535,6 +535,7 @@ static i32 SUFFIX(document)(const CH *text, i32 n) {
 static i32 SUFFIX(elements)(const CH *text, i32 n, int final) {
   S = text;
   new_document();
+  ids_off = 1; // the caller dedups eventIDs over the whole stream itself: no id table
   i32 count = 0;
   i32 i = 0;
   stream_consumed = 0;

@@ -170,10 +170,10 @@ const STREAM_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Inflated piece size of the WebAssembly stream. On the 315 MB bench file (one process per run,
- * by hand): 32 KB pieces 239-241 MB peak RSS, 48 KB 245-249 MB, 128 KB 277-279 MB, 256 KB
- * 283-351 MB, at about the same speed; the reference path 230-239 MB. A piece's text is then a
- * regular young-generation string (a decoded one is two bytes per character), which the next
- * scavenge frees.
+ * by hand, when eventIDs were still flat() copies): 32 KB pieces 239-241 MB peak RSS, 48 KB
+ * 245-249 MB, 128 KB 277-279 MB, 256 KB 283-351 MB, at about the same speed; with eventIDs
+ * parsed into strings of their own, 32 KB: 227-233 MB, the reference path 230-239 MB. A piece's
+ * text is then a regular young-generation string, which the next scavenge frees.
  */
 const WASM_STREAM_CHUNK_BYTES = 32 * 1024;
 
