@@ -179,8 +179,8 @@ const WASM_STREAM_CHUNK_BYTES = 32 * 1024;
 
 /**
  * The WebAssembly stream (workers/wasm.ts WasmRecordStream): inflate in chunks, records scanned
- * as they complete. True only when the whole stream
- * was a document it vouches for; false on anything else, without an error (as scanStreaming).
+ * as they complete. True only when the whole stream was a document it vouches for; false on
+ * anything else, without an error (as scanStreaming).
  */
 async function wasmStreaming(
   bytes: Uint8Array,
