@@ -188,26 +188,10 @@ async function wasmStreaming(
   opts: ParseOptions,
 ): Promise<boolean> {
   const stream = new WasmRecordStream((record) => acc.add(record), opts.maxRecordBytes);
-  const gunzip = createGunzip({ chunkSize: WASM_STREAM_CHUNK_BYTES });
-  let inflated = 0;
-  try {
-    const done = (async () => {
-      for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-        inflated += chunk.length;
-        if (inflated > opts.maxInflatedBytes) return false;
-        if (!stream.push(chunk)) return false;
-      }
-      return stream.end();
-    })();
-    gunzip.end(bytes);
-    const ok = await done;
-    acc.stats.bytesInflated = inflated;
-    return ok;
-  } catch {
-    return false;
-  } finally {
-    gunzip.destroy();
-  }
+  return scanChunks(bytes, acc, opts, WASM_STREAM_CHUNK_BYTES, {
+    push: (chunk) => stream.push(chunk),
+    end: () => stream.end(),
+  });
 }
 
 /**
@@ -222,34 +206,54 @@ async function scanStreaming(
   opts: ParseOptions,
 ): Promise<boolean> {
   const stream = new StreamScanner((record) => acc.add(record), opts.maxRecordBytes);
-  const gunzip = createGunzip({ chunkSize: STREAM_CHUNK_BYTES });
-  let inflated = 0;
   let utf8: InstanceType<typeof TextDecoder> | undefined;
   let first = true;
+  return scanChunks(bytes, acc, opts, STREAM_CHUNK_BYTES, {
+    push(chunk) {
+      let buf = chunk;
+      if (first) {
+        first = false;
+        if (buf.length < 3) return false;
+        // A byte order mark at the very start is allowed, as the splitter allows it.
+        if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
+      }
+      let piece: string;
+      if (utf8 === undefined && isAscii(buf)) piece = buf.toString('latin1');
+      else {
+        // Once a chunk is not ASCII, every later one goes through the decoder: a character
+        // may straddle two chunks.
+        utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+        piece = utf8.decode(buf, { stream: true });
+      }
+      return stream.push(piece, hasControlBytes(buf));
+    },
+    end: () => (utf8 === undefined || utf8.decode() === '') && stream.end(),
+  });
+}
+
+/**
+ * Inflates `bytes` in chunks of `chunkSize` into a streaming scanner: true when it took every
+ * chunk and then vouched for the whole document; false at its first refusal, past
+ * maxInflatedBytes or on a gzip error (the caller then takes the reference path). Sets
+ * acc.stats.bytesInflated.
+ */
+async function scanChunks(
+  bytes: Uint8Array,
+  acc: Accumulator,
+  opts: ParseOptions,
+  chunkSize: number,
+  scanner: { push(chunk: Buffer): boolean; end(): boolean },
+): Promise<boolean> {
+  const gunzip = createGunzip({ chunkSize });
+  let inflated = 0;
   try {
     const done = (async () => {
       for await (const chunk of gunzip as AsyncIterable<Buffer>) {
         inflated += chunk.length;
         if (inflated > opts.maxInflatedBytes) return false;
-        let buf = chunk;
-        if (first) {
-          first = false;
-          if (buf.length < 3) return false;
-          // A byte order mark at the very start is allowed, as the splitter allows it.
-          if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) buf = buf.subarray(3);
-        }
-        let piece: string;
-        if (utf8 === undefined && isAscii(buf)) piece = buf.toString('latin1');
-        else {
-          // Once a chunk is not ASCII, every later one goes through the decoder: a character
-          // may straddle two chunks.
-          utf8 ??= new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-          piece = utf8.decode(buf, { stream: true });
-        }
-        if (!stream.push(piece, hasControlBytes(buf))) return false;
+        if (!scanner.push(chunk)) return false;
       }
-      if (utf8 !== undefined && utf8.decode() !== '') return false;
-      return stream.end();
+      return scanner.end();
     })();
     gunzip.end(bytes);
     const ok = await done;

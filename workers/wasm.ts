@@ -162,8 +162,9 @@ function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boole
  * the text's userIdentity objects by ident id, shared by the records whose id is the same (the
  * id covers every member built here, and no reader changes them): 85% of the bench corpus's
  * records repeat an earlier identity of their file. `piece`: the text is one piece of a streamed
- * document: its eventID hint covers that piece only, so the accumulator dedups by value, and the
- * eventID it keeps for the whole file is parsed into a string of its own.
+ * document (the caller passes `deduped` false: a dup hint would cover that piece only, so the
+ * accumulator dedups by value), and the eventID it keeps for the whole file is parsed into a
+ * string of its own.
  */
 function fill(
   rec: ScannedRecord,
@@ -177,7 +178,7 @@ function fill(
   rec.begin(text);
   const ident = rows[b + 4];
   // The interning words: hints the accumulator takes instead of its own string lookups.
-  rec.dup = deduped && !piece ? rows[b + 2] : -1;
+  rec.dup = deduped ? rows[b + 2] : -1;
   rec.pair = rows[b + 3];
   rec.ident = ident;
   // A streamed piece's eventID is kept for the whole file: parsed from its own text, it is a new
@@ -396,7 +397,7 @@ export class WasmRecordStream {
   /** Bytes after the array's `]`: only white space and the document's `}` may follow. */
   private after(bytes: Uint8Array): boolean {
     if (this.suffix.length + bytes.length > MAX_SUFFIX_BYTES) return false;
-    this.suffix += Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+    this.suffix += latin1(bytes);
     return true;
   }
 }

@@ -233,6 +233,16 @@ function boundsOf(cuts: number[], length: number): number[] {
   return [...new Set(cuts.map((c) => Math.min(Math.max(c, 0), length)))].sort((a, b) => a - b);
 }
 
+/** Feeds `bytes` cut at `cuts` to `stream`: whether it vouched for the whole document. */
+function feed(stream: WasmRecordStream, bytes: Uint8Array, cuts: number[]): boolean {
+  let from = 0;
+  for (const to of [...boundsOf(cuts, bytes.length), bytes.length]) {
+    if (to > from && !stream.push(bytes.subarray(from, to))) return false;
+    from = to;
+  }
+  return stream.end();
+}
+
 /**
  * The WebAssembly stream fed `bytes` cut at `cuts` (UTF-8 characters may be cut): each record's
  * fields, or undefined when it does not vouch for the document. `maxCarry`: its record bound.
@@ -244,12 +254,7 @@ function wasmStreamed(
 ): (Rec | null)[] | undefined {
   const out: (Rec | null)[] = [];
   const stream = new WasmRecordStream((r) => out.push(r === null ? null : fieldsOf(r)), maxCarry);
-  let from = 0;
-  for (const to of [...boundsOf(cuts, bytes.length), bytes.length]) {
-    if (to > from && !stream.push(bytes.subarray(from, to))) return undefined;
-    from = to;
-  }
-  return stream.end() ? out : undefined;
+  return feed(stream, bytes, cuts) ? out : undefined;
 }
 
 /** The delta of the WebAssembly stream cut at `cuts` (every piece its own interning epoch). */
@@ -257,12 +262,7 @@ function wasmStreamDelta(bytes: Uint8Array, cuts: number[]): FileDelta | undefin
   const acc = new Accumulator(catalog);
   acc.stats.bytesInflated = bytes.length;
   const stream = new WasmRecordStream((r) => acc.add(r), 1 << 26);
-  let from = 0;
-  for (const to of [...boundsOf(cuts, bytes.length), bytes.length]) {
-    if (to > from && !stream.push(bytes.subarray(from, to))) return undefined;
-    from = to;
-  }
-  return stream.end() ? acc.finish() : undefined;
+  return feed(stream, bytes, cuts) ? acc.finish() : undefined;
 }
 
 /** `{"Records":[…]}` and nothing else at the top level: the shape the WebAssembly stream takes. */
