@@ -1,10 +1,11 @@
 // The WebAssembly record scanner (workers/wasm.ts loads it): one pass over a CloudTrail log
 // document, validating it as strictly as JSON.parse does, that writes for every record where the
 // few fields the accumulator reads lie (offsets into the text) and builds nothing else. The text
-// arrives either as bytes (an ASCII document: byte i is char i of its latin1 string) or as UTF-16
-// code units (any other document, written by the caller from the decoded string), so every
-// offset indexes the caller's JS string directly. scan_impl.h holds the scanner, compiled once per
-// unit width.
+// arrives either as bytes (an ASCII document, or valid UTF-8 the caller reads through its latin1
+// string: byte i is char i; a string holding a byte >= 0x80 is then not plain, and the caller
+// decodes it from the bytes) or as UTF-16 code units (written by the caller from the decoded
+// string), so every offset indexes the caller's JS string directly. scan_impl.h holds the
+// scanner, compiled once per unit width.
 //
 // Contract (as workers/scan.ts): scan() either returns the number of records, having written one
 // row per Records element, or -1 when the text is not valid JSON, not a CloudTrail document, or
@@ -23,7 +24,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 4
+#define ABI 5
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -35,7 +36,7 @@ enum {
   NFIELDS
 };
 // A row: [kind (0 object, 1 any other element), plain bits (field f's value is a string without
-// a backslash), dup (1: its eventID, a plain string, is an earlier record's), pair (an id per
+// a backslash, or as bytes without a byte >= 0x80), dup (1: its eventID, a plain string, is an earlier record's), pair (an id per
 // distinct plain (eventSource, eventName) in this document, or -1), identity (an id per distinct
 // userIdentity object as principalOf reads it: type, arn, accountId, invokedBy, sessionContext
 // and its sessionIssuer and arn; or -1), then start and end of each field's value (start -1 when
@@ -79,10 +80,19 @@ static const i32 IDENTITY_KEY[] = {F_U_TYPE,    F_U_ARN,    F_U_ACCOUNT,   F_U_I
 enum { STREAM_FIRST, STREAM_NEXT, STREAM_AFTER, STREAM_CLOSED };
 static i32 stream_state, stream_consumed;
 
+// Set by the byte scanner when a string held a byte >= 0x80: the text is UTF-8 read as bytes
+// (the caller's string is their latin1 view), and such strings are marked not plain, so the
+// caller decodes them from the bytes. Reset per document or streamed piece.
+static i32 HIGH;
+
 static void new_document(void) {
   gen++;
   ids_used = ids_off = pairs_used = idents_used = 0;
+  HIGH = 0;
 }
+
+// 1 when a string of the last scan or piece held a byte >= 0x80 (see HIGH).
+__attribute__((export_name("high_bytes"))) i32 high_bytes(void) { return HIGH; }
 
 // 1 when every row's dup word of the last scan is exact (see the row layout).
 __attribute__((export_name("ids_deduped"))) i32 ids_deduped(void) { return !ids_off; }

@@ -7,7 +7,7 @@
 #define ESC SUFFIX(escaped)
 
 static const CH *S;
-static int ESC; // set by str(): the string just scanned held a backslash
+static int ESC; // set by str(): the string just scanned held a backslash (or, as bytes, a byte >= 0x80)
 
 
 static i32 SUFFIX(ws)(i32 i) {
@@ -37,9 +37,10 @@ static i32 SUFFIX(str)(i32 i) {
       }
       k += 8;
 #else
+      // Signed: a byte >= 0x80 (UTF-8 read as bytes) stops it too, as a control character does.
       v128_t stop = wasm_v128_or(
           wasm_v128_or(wasm_i8x16_eq(v, wasm_i8x16_splat('"')), wasm_i8x16_eq(v, wasm_i8x16_splat('\\'))),
-          wasm_u8x16_lt(v, wasm_i8x16_splat(0x20)));
+          wasm_i8x16_lt(v, wasm_i8x16_splat(0x20)));
       u32 bits = wasm_i8x16_bitmask(stop);
       if (bits != 0) {
         k += __builtin_ctz(bits);
@@ -53,6 +54,16 @@ static i32 SUFFIX(str)(i32 i) {
       ESC = escaped;
       return k + 1;
     }
+#if !CH_WIDE
+    if (c >= 0x80) {
+      // Part of a UTF-8 character: the string is not its latin1 slice (see HIGH).
+      escaped = 1;
+      HIGH = 1;
+      while (S[++k] >= 0x80) {
+      }
+      continue;
+    }
+#endif
     if (c != '\\') return -1; // a control character, or the end
     escaped = 1;
     c = S[++k];

@@ -13,7 +13,7 @@
 // The threshold, 16 MiB (bench/RESULTS.md: "How cost grows" runs each file of 1 MB-64 MiB through
 // both paths, "Ratios" compares them on small files): bigger whole files would cost their text
 // once more inside the scanner's memory, which a worker keeps at its largest size.
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { Catalog } from '../src/catalog/types.ts';
 import { objectError, type ObjectError } from '../src/errors.ts';
@@ -281,27 +281,33 @@ function parseWhole(
   const buf = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let text: string;
-  // ASCII (almost every CloudTrail file): latin1 is the same text, and measurably faster to
-  // make than a UTF-8 decode.
-  const ascii = isAscii(buf);
-  if (ascii) text = buf.toString('latin1');
-  else {
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      return { error: objectError('NOT_UTF8') };
-    }
-  }
   const fresh = (): Accumulator => {
     const acc = newAcc();
     acc.stats.bytesInflated = inflated;
     return acc;
   };
   let acc = fresh();
+  // The WebAssembly scanner reads the bytes through their latin1 string, which is the text of an
+  // ASCII document and, for valid UTF-8 with a few other characters (a handful of records of a
+  // file, when any), costs less than decoding it all: those records' strings decode on their own.
+  const ascii = isAscii(buf);
+  if (!ascii && !isUtf8(buf)) return { error: objectError('NOT_UTF8') };
+  // A byte-order mark: the decoder drops it, so the scanner does not see it either.
+  const body =
+    !ascii && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? buf.subarray(3) : buf;
+  const view = ascii || opts.wasm !== false ? body.toString('latin1') : '';
   if (opts.wasm !== false) {
-    if (wasmScanDocument(text, ascii ? buf : undefined, (r) => acc.add(r))) return { acc };
+    if (wasmScanDocument(view, body, (r) => acc.add(r))) return { acc };
     acc = fresh();
+  }
+  let text: string;
+  if (ascii) text = view;
+  else {
+    try {
+      text = decoder.decode(bytes);
+    } catch {
+      return { error: objectError('NOT_UTF8') };
+    }
   }
   if (opts.scanner === true) {
     const scanner = new Scanner();

@@ -108,6 +108,8 @@ export class ScannedRecord {
   identity: unknown = undefined;
   /** text and value ranges of the lazily parsed fields; start -1 when absent */
   text = '';
+  /** the bytes `text` is the latin1 view of, when some of its strings are UTF-8 (see parseRange) */
+  utf8: Buffer | undefined = undefined;
   resStart = -1;
   resEnd = -1;
   rpStart = -1;
@@ -138,7 +140,10 @@ export class ScannedRecord {
   get resources(): unknown {
     if ((this.parsed & 1) === 0) {
       this.parsed |= 1;
-      this.res = this.resStart < 0 ? undefined : parseRange(this.text, this.resStart, this.resEnd);
+      this.res =
+        this.resStart < 0
+          ? undefined
+          : parseRange(this.text, this.resStart, this.resEnd, this.utf8);
     }
     return this.res;
   }
@@ -146,7 +151,8 @@ export class ScannedRecord {
   get requestParameters(): unknown {
     if ((this.parsed & 2) === 0) {
       this.parsed |= 2;
-      this.rp = this.rpStart < 0 ? undefined : parseRange(this.text, this.rpStart, this.rpEnd);
+      this.rp =
+        this.rpStart < 0 ? undefined : parseRange(this.text, this.rpStart, this.rpEnd, this.utf8);
     }
     return this.rp;
   }
@@ -162,7 +168,8 @@ export class ScannedRecord {
   get responseElements(): unknown {
     if ((this.parsed & 4) === 0) {
       this.parsed |= 4;
-      this.re = this.reStart < 0 ? undefined : parseRange(this.text, this.reStart, this.reEnd);
+      this.re =
+        this.reStart < 0 ? undefined : parseRange(this.text, this.reStart, this.reEnd, this.utf8);
     }
     return this.re;
   }
@@ -171,8 +178,9 @@ export class ScannedRecord {
    * A new record over `text`: forgets the lazily parsed values. The caller then sets every
    * field (the WebAssembly scanner fills all of them from its row); reset() clears them too.
    */
-  begin(text: string): void {
+  begin(text: string, utf8?: Buffer): void {
     this.text = text;
+    this.utf8 = utf8;
     this.res = this.rp = this.re = undefined;
     this.parsed = 0;
   }
@@ -197,11 +205,17 @@ export class ScannedRecord {
   }
 }
 
-/** The JSON value at text[start, end), as JSON.parse gives it. */
-export function parseRange(text: string, start: number, end: number): unknown {
+/**
+ * The JSON value at text[start, end), as JSON.parse gives it. `utf8`: the bytes `text` is the
+ * latin1 view of (the WebAssembly scanner reads a UTF-8 document as bytes); the value is then
+ * decoded from them.
+ */
+export function parseRange(text: string, start: number, end: number, utf8?: Buffer): unknown {
   // `"responseElements":null` is common: no JSON.parse call for it.
   if (end - start === 4 && text.charCodeAt(start) === 110 /* n */) return null;
-  return JSON.parse(text.slice(start, end));
+  return JSON.parse(
+    utf8 === undefined ? text.slice(start, end) : utf8.toString('utf8', start, end),
+  );
 }
 
 // Record keys the scanner extracts. Slot numbers: plain constants (erasable syntax only).

@@ -9,16 +9,18 @@
 // apart. test/unit/scan.test.ts checks it against JSON.parse on the fixtures and on generated,
 // mutated and truncated documents.
 //
-// The text goes in as bytes when it is ASCII (byte i is char i of the latin1 string) and as
-// UTF-16 code units otherwise (written from the decoded string), so row offsets index the JS
-// string in both cases. The instance belongs to the thread that loads this module; its memory
-// grows to the largest document scanned (about 1.2× an ASCII file, 2.2× a non-ASCII one, so
-// ≤ 40 MB at the 16 MiB whole-file limit: arithmetic, not measured) and stays that size.
+// The text goes in as bytes, read through their latin1 string (byte i is char i): an ASCII
+// document's are its text; a UTF-8 document's strings that hold other characters (a few records
+// of a file, when any) are marked not plain by the scanner and decoded from the bytes. A caller
+// with only a decoded string gives its UTF-16 code units instead. Either way row offsets index
+// the JS string. The instance belongs to the thread that loads this module; its memory grows to
+// the largest document scanned (about 1.2× the bytes, 2.2× when given UTF-16, so ≤ 40 MB at the
+// 16 MiB whole-file limit: arithmetic, not measured) and stays that size.
 //
 // WasmRecordStream (below) runs the same scanner over a file too large to hold, a piece at a
 // time: the C side keeps where it is in the Records array between pieces, and each piece's
 // records are filled from that piece's own text.
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { parseRange, ScannedRecord } from './scan.ts';
 import { SCAN_WASM_BASE64 } from './scan-wasm.ts';
 
@@ -32,7 +34,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 4;
+const ABI = 5;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -70,6 +72,7 @@ interface Exports {
   rows(): number;
   scan(units: number, wide: number): number;
   ids_deduped(): number;
+  high_bytes(): number;
   stream_start(): void;
   elements(units: number, wide: number, final: number): number;
   stream_consumed(): number;
@@ -105,28 +108,30 @@ export function wasmScannerError(): Error | undefined {
 
 /**
  * Scans the document `text` with the WebAssembly scanner, calling onRecord for each Records
- * element (a ScannedRecord, reused, for an object; null for anything else). `ascii`: the
- * document's bytes when they are all ASCII (then `text` is their latin1 string), else undefined.
- * False when the scanner does not vouch for the document (or is not available): onRecord has
+ * element (a ScannedRecord, reused, for an object; null for anything else). `bytes`: the
+ * document's bytes when `text` is their latin1 string (byte i is char i): an ASCII document, or
+ * valid UTF-8 (the caller checked: isUtf8), whose strings holding other characters are then
+ * decoded from the bytes; undefined: `text` is the decoded document, scanned as UTF-16. False when the scanner does not vouch for the document (or is not available): onRecord has
  * not been called at all (the whole text is scanned first), and the caller takes the JSON.parse
  * path.
  */
 export function wasmScanDocument(
   text: string,
-  ascii: Uint8Array | undefined,
+  bytes: Uint8Array | undefined,
   onRecord: (record: ScannedRecord | null) => void,
 ): boolean {
   const w = wasm();
   if (w === undefined) return false;
   const n = text.length;
-  const wide = ascii === undefined;
+  const wide = bytes === undefined;
   const at = w.input(wide ? n * 2 : n);
   if (at === 0) return false;
   if (wide) Buffer.from(w.memory.buffer, at, n * 2).write(text, 'utf16le');
-  else new Uint8Array(w.memory.buffer, at, n).set(ascii);
+  else new Uint8Array(w.memory.buffer, at, n).set(bytes);
   const count = w.scan(n, wide ? 1 : 0);
   if (count < 0) return false;
   const deduped = w.ids_deduped() === 1;
+  const utf8 = !wide && w.high_bytes() === 1 ? asBuffer(bytes) : undefined;
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
@@ -137,19 +142,34 @@ export function wasmScanDocument(
       onRecord(null);
       continue;
     }
-    fill(rec, text, rows, b, deduped, identities, false);
+    fill(rec, text, utf8, rows, b, deduped, identities, false);
     onRecord(rec);
   }
   return true;
 }
 
-/** Field f of the row at b, as JSON.parse would give it; undefined when absent. */
-function field(text: string, rows: Int32Array, b: number, f: number): unknown {
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Field f of the row at b, as JSON.parse would give it; undefined when absent. `utf8`: the bytes
+ * `text` is the latin1 view of, when some string held other characters (those are not plain).
+ */
+function field(
+  text: string,
+  utf8: Buffer | undefined,
+  rows: Int32Array,
+  b: number,
+  f: number,
+): unknown {
   const start = rows[b + ROW_FIELDS + 2 * f];
   if (start < 0) return undefined;
   const end = rows[b + ROW_FIELDS + 1 + 2 * f];
   if ((rows[b + 1] & (1 << f)) !== 0) return text.slice(start + 1, end - 1);
-  return parseRange(text, start, end);
+  return parseRange(text, start, end, utf8);
 }
 
 function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boolean {
@@ -169,13 +189,14 @@ function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boole
 function fill(
   rec: ScannedRecord,
   text: string,
+  utf8: Buffer | undefined,
   rows: Int32Array,
   b: number,
   deduped: boolean,
   identities: unknown[],
   piece: boolean,
 ): void {
-  rec.begin(text);
+  rec.begin(text, utf8);
   const ident = rows[b + 4];
   // The interning words: hints the accumulator takes instead of its own string lookups.
   rec.dup = deduped ? rows[b + 2] : -1;
@@ -186,19 +207,19 @@ function fill(
   const idAt = rows[b + ROW_FIELDS + 2 * F_EVENT_ID];
   rec.eventID =
     piece && idAt >= 0
-      ? parseRange(text, idAt, rows[b + ROW_FIELDS + 1 + 2 * F_EVENT_ID])
-      : field(text, rows, b, F_EVENT_ID);
-  rec.eventType = field(text, rows, b, F_EVENT_TYPE);
-  rec.eventCategory = field(text, rows, b, F_EVENT_CATEGORY);
-  rec.insightDetails = field(text, rows, b, F_INSIGHT);
-  rec.eventSource = field(text, rows, b, F_SOURCE);
-  rec.eventName = field(text, rows, b, F_NAME);
-  rec.eventTime = field(text, rows, b, F_TIME);
-  rec['@timestamp'] = field(text, rows, b, F_TIMESTAMP);
-  rec.errorCode = field(text, rows, b, F_ERROR_CODE);
-  rec.errorMessage = field(text, rows, b, F_ERROR_MESSAGE);
-  rec.awsRegion = field(text, rows, b, F_REGION);
-  rec.recipientAccountId = field(text, rows, b, F_RECIPIENT);
+      ? parseRange(text, idAt, rows[b + ROW_FIELDS + 1 + 2 * F_EVENT_ID], utf8)
+      : field(text, utf8, rows, b, F_EVENT_ID);
+  rec.eventType = field(text, utf8, rows, b, F_EVENT_TYPE);
+  rec.eventCategory = field(text, utf8, rows, b, F_EVENT_CATEGORY);
+  rec.insightDetails = field(text, utf8, rows, b, F_INSIGHT);
+  rec.eventSource = field(text, utf8, rows, b, F_SOURCE);
+  rec.eventName = field(text, utf8, rows, b, F_NAME);
+  rec.eventTime = field(text, utf8, rows, b, F_TIME);
+  rec['@timestamp'] = field(text, utf8, rows, b, F_TIMESTAMP);
+  rec.errorCode = field(text, utf8, rows, b, F_ERROR_CODE);
+  rec.errorMessage = field(text, utf8, rows, b, F_ERROR_MESSAGE);
+  rec.awsRegion = field(text, utf8, rows, b, F_REGION);
+  rec.recipientAccountId = field(text, utf8, rows, b, F_RECIPIENT);
   rec.resStart = rows[b + ROW_FIELDS + 2 * F_RESOURCES];
   rec.resEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESOURCES];
   rec.rpStart = rows[b + ROW_FIELDS + 2 * F_REQUEST];
@@ -206,7 +227,7 @@ function fill(
   rec.reStart = rows[b + ROW_FIELDS + 2 * F_RESPONSE];
   rec.reEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESPONSE];
   if (!isObjectAt(text, rows, b, F_IDENTITY)) {
-    rec.identity = field(text, rows, b, F_IDENTITY);
+    rec.identity = field(text, utf8, rows, b, F_IDENTITY);
     return;
   }
   const known = ident >= 0 ? identities[ident] : undefined;
@@ -217,19 +238,19 @@ function fill(
   // What principalOf & co. read of userIdentity, in the shape the JS scanner builds.
   let sessionContext: unknown;
   if (!isObjectAt(text, rows, b, F_U_CONTEXT)) {
-    sessionContext = field(text, rows, b, F_U_CONTEXT);
+    sessionContext = field(text, utf8, rows, b, F_U_CONTEXT);
   } else {
     sessionContext = {
       sessionIssuer: isObjectAt(text, rows, b, F_U_ISSUER)
-        ? { arn: field(text, rows, b, F_U_ISSUER_ARN) }
-        : field(text, rows, b, F_U_ISSUER),
+        ? { arn: field(text, utf8, rows, b, F_U_ISSUER_ARN) }
+        : field(text, utf8, rows, b, F_U_ISSUER),
     };
   }
   rec.identity = {
-    type: field(text, rows, b, F_U_TYPE),
-    arn: field(text, rows, b, F_U_ARN),
-    accountId: field(text, rows, b, F_U_ACCOUNT),
-    invokedBy: field(text, rows, b, F_U_INVOKED_BY),
+    type: field(text, utf8, rows, b, F_U_TYPE),
+    arn: field(text, utf8, rows, b, F_U_ARN),
+    accountId: field(text, utf8, rows, b, F_U_ACCOUNT),
+    invokedBy: field(text, utf8, rows, b, F_U_INVOKED_BY),
     sessionContext,
   };
   if (ident >= 0) identities[ident] = rec.identity;
@@ -248,8 +269,6 @@ const MAX_PREFIX_BYTES = 256;
 /** What may follow the Records array's `]` before the stream counts as another shape. */
 const MAX_SUFFIX_BYTES = 4096;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
 /** Bytes at the end of `b` that start a UTF-8 sequence it does not finish (0-3). */
 function unfinished(b: Uint8Array): number {
   for (let k = 1; k <= 3 && k <= b.length; k++) {
@@ -258,16 +277,16 @@ function unfinished(b: Uint8Array): number {
     const len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
     return len > k ? k : 0;
   }
-  return 0; // three continuation bytes: complete, or invalid (the decoder decides)
+  return 0; // three continuation bytes: complete, or invalid (isUtf8 decides)
 }
 
 /**
  * The WebAssembly scanner over a document too large to hold, fed its bytes as they inflate: the
  * streaming path's reader for the common shape, `{"Records":[…]}` and nothing else at the top
  * level. Each piece (the bytes carried from the last one, then the new ones, cut after the last
- * whole UTF-8 character) is scanned up to its last complete record, as bytes when it is ASCII and
- * as its decoded UTF-16 text otherwise (each piece on its own, as scan() takes a whole document);
- * the rest is carried, as UTF-8, into the next.
+ * whole UTF-8 character) is scanned up to its last complete record, as bytes (valid UTF-8 read
+ * through its latin1 string, as wasmScanDocument takes it; each piece on its own, as scan() takes
+ * a whole document); the rest is carried, as bytes, into the next.
  *
  * Contract (as wasmScanDocument's): push() and end() return false as soon as the stream is
  * anything the scanner does not vouch for (another top-level shape, invalid JSON or UTF-8, a
@@ -333,7 +352,7 @@ export class WasmRecordStream {
     for (const part of parts) ascii &&= isAscii(part);
     // The piece is assembled in the scanner's memory itself: no buffer per piece on this side
     // (allocating one per piece measurably raised peak RSS through malloc's arenas).
-    let at = w.input(ascii ? total : 2 * total);
+    const at = w.input(total);
     if (at === 0) return false;
     const memory = new Uint8Array(w.memory.buffer, at, total);
     let offset = 0;
@@ -345,24 +364,17 @@ export class WasmRecordStream {
     const cut = final || ascii ? 0 : unfinished(memory);
     const next = cut > 0 ? Buffer.from(memory.subarray(total - cut)) : undefined;
     total -= cut;
-    let text: string;
-    if (ascii) {
-      text = latin1(memory);
-    } else {
-      try {
-        text = utf8.decode(memory.subarray(0, total));
-      } catch {
-        return false;
-      }
-      // The same address, sized for the UTF-16 units (which overwrite the UTF-8 bytes).
-      at = w.input(text.length * 2);
-      if (at === 0) return false;
-      Buffer.from(w.memory.buffer, at, text.length * 2).write(text, 'utf16le');
-    }
-    const count = w.elements(text.length, ascii ? 0 : 1, final ? 1 : 0);
+    // Scanned as bytes either way (see wasmScanDocument); UTF-8 is checked first, as decoding it
+    // would.
+    if (!ascii && !isUtf8(memory.subarray(0, total))) return false;
+    const text = latin1(memory.subarray(0, total));
+    const count = w.elements(total, 0, final ? 1 : 0);
     if (count < 0) return false;
     const consumed = w.stream_consumed();
     const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
+    // The records' non-plain strings decode from a copy: the scanner's memory is the next piece's.
+    const utf8 =
+      w.high_bytes() === 1 ? Buffer.from(new Uint8Array(w.memory.buffer, at, total)) : undefined;
     const rec = this.rec;
     rec.epoch = ++epochs;
     const identities: unknown[] = [];
@@ -371,13 +383,11 @@ export class WasmRecordStream {
         this.onRecord(null);
         continue;
       }
-      fill(rec, text, rows, b, false, identities, true);
+      fill(rec, text, utf8, rows, b, false, identities, true);
       this.onRecord(rec);
     }
     // The rest, as its own bytes: nothing keeps the piece or its text alive.
-    const rest = ascii
-      ? Buffer.from(new Uint8Array(w.memory.buffer, at + consumed, total - consumed))
-      : Buffer.from(text.slice(consumed), 'utf8');
+    const rest = Buffer.from(new Uint8Array(w.memory.buffer, at + consumed, total - consumed));
     if (rest.length > this.maxCarry) return false;
     this.pending = next === undefined ? [rest] : [rest, next];
     this.pendingBytes = rest.length + cut;

@@ -7,7 +7,7 @@
 //
 // Runs are bounded for CI; for a longer hunt: FUZZ_RUNS=100000 npx vitest run test/unit/scan.test.ts
 // A document that ever breaks sameness belongs in test/fixtures/scan/ (every file there is checked).
-import { isAscii } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -152,12 +152,20 @@ function scanned(text: string, bytes: Uint8Array): (Rec | null)[] | undefined {
   return scanner.document((r) => out.push(r === null ? null : fieldsOf(r))) ? out : undefined;
 }
 
-/** The WebAssembly scanner's view of the same. */
+/**
+ * The WebAssembly scanner's view of the same, given as parse.ts gives it: the bytes through their
+ * latin1 string when they are the text's UTF-8 (a byte-order mark dropped), else (or with empty
+ * `bytes`) the text's UTF-16 units.
+ */
 function wasmScanned(text: string, bytes: Uint8Array): (Rec | null)[] | undefined {
   const out: (Rec | null)[] = [];
-  const ascii = isAscii(bytes) && text.length === bytes.length;
-  return wasmScanDocument(text, ascii ? bytes : undefined, (r) =>
-    out.push(r === null ? null : fieldsOf(r)),
+  let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
+  const asBytes = body.length > 0 && isUtf8(body) && body.toString('utf8') === text;
+  return wasmScanDocument(
+    asBytes ? body.toString('latin1') : text,
+    asBytes ? body : undefined,
+    (r) => out.push(r === null ? null : fieldsOf(r)),
   )
     ? out
     : undefined;
@@ -783,6 +791,52 @@ describe('scanner edge cases', () => {
   ])('interning hints: %s', async (_name, records) => {
     const bytes = Buffer.from(`{"Records":[${records.join(',')}]}`, 'utf8');
     expectSameFields(bytes);
+    await expectSame(bytes);
+  });
+
+  // A UTF-8 document is scanned as bytes: a string holding other characters is decoded from them.
+  const U = 'arn:aws:sts::123456789012:assumed-role/r\u00e9le/s\u00e9ssion-\u4e2d\u{1f600}';
+  const utf8Record = (extra = ''): string =>
+    `{"eventID":"\u00e9-1","eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z","errorMessage":"n\u00e3o","awsRegion":"eu-west-1","userIdentity":{"type":"AssumedRole","arn":"${U}","accountId":"123456789012","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::123456789012:role/r\u00e9le"}}},"requestParameters":{"bucketName":"b","key":"d\u00f6c/\u4e2d\u6587/\u{1f600}.txt"},"resources":[{"ARN":"arn:aws:s3:::b/d\u00f6c/\u4e2d\u6587/\u{1f600}.txt","type":"AWS::S3::Object"}]${extra}}`;
+  it.each([
+    ['non-ASCII in every field read', one(utf8Record()), true],
+    ['non-ASCII and escapes in one string', one(utf8Record(',"errorCode":"\\u00e9\u00e9"')), true],
+    ['a non-ASCII key', one(utf8Record(',"\u00e9ventName":"x"')), true],
+    [
+      'non-ASCII in a skipped value only',
+      one(`{"x":["\u00e9",{"\u4e2d":"\u{1f600}"}],"eventName":"GetObject"}`),
+      true,
+    ],
+    ['a non-ASCII character outside a string', one('{"eventName":"GetObject"}\u00e9'), false],
+    ['a byte order mark before a non-ASCII document', '\ufeff' + one(utf8Record()), true],
+    ['a byte order mark inside', one('\ufeff{}'), false],
+    [
+      'one non-ASCII record among ASCII ones',
+      `{"Records":[${rec('a1', S3, USER)},${utf8Record()},${rec('a2', S3, USER)}]}`,
+      true,
+    ],
+  ])('UTF-8 as bytes: %s', async (_name, text, taken) => {
+    const bytes = Buffer.from(text, 'utf8');
+    expect(isAscii(bytes)).toBe(false);
+    expect(wasmScanned(text.replace(/^\ufeff/, ''), bytes) !== undefined).toBe(taken);
+    expectSameFields(bytes);
+    await expectSame(bytes);
+  });
+
+  // Bytes no UTF-8 decoder takes, in a document that is otherwise valid non-ASCII UTF-8.
+  it.each([
+    ['a lone continuation byte', [0x80]],
+    ['an overlong "/"', [0xc0, 0xaf]],
+    ['an encoded surrogate', [0xed, 0xa0, 0x80]],
+    ['past U+10FFFF', [0xf4, 0x90, 0x80, 0x80]],
+    ['0xF5', [0xf5, 0x80, 0x80, 0x80]],
+    ['a sequence cut by the quote', [0xe4, 0xb8]],
+  ])('UTF-8 as bytes: NOT_UTF8 for %s', async (_name, bad) => {
+    const [head, tail] = one(utf8Record(',"x":"@"')).split('@');
+    const bytes = Buffer.concat([Buffer.from(head), Buffer.from(bad), Buffer.from(tail)]);
+    const gz = gzipSync(bytes);
+    expect(outcome(await parseLogFile(gz, catalog))).toEqual({ code: 'NOT_UTF8' });
+    expect(outcome(await parseLogFile(gz, catalog, STREAM_OPTS))).toEqual({ code: 'NOT_UTF8' });
     await expectSame(bytes);
   });
 
