@@ -64,15 +64,12 @@ export function materialize(input: MaterializeInput, catalog: Catalog): PolicyRe
   const statements: Statement[] = [];
   for (const service of [...byService.keys()].sort()) {
     const word = sidWord(service);
-    // Ordered by the resource set as one string (ARNs joined by a newline).
-    const groups = [...byService.get(service)!.values()]
-      .flat()
-      .map((g) => ({ key: g.resources.join('\n'), g }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const groups: Group[] = [];
+    for (const same of byService.get(service)!.values()) for (const g of same) groups.push(g);
+    // Ordered by the resource set as one string (ARNs joined by a newline), compared list by list.
+    if (groups.length > 1) groups.sort((a, b) => compareLists(a.resources, b.resources));
     let n = 0;
-    for (const {
-      g: { resources, actions },
-    } of groups) {
+    for (const { resources, actions } of groups) {
       n++;
       statements.push({
         Sid: `${word}Allow${n}`,
@@ -197,6 +194,21 @@ function sidWord(service: string): string {
 
 function single(list: string[]): string[] | string {
   return list.length === 1 ? list[0] : list;
+}
+
+/**
+ * The order of a.join('\n') and b.join('\n') without joining: the same whenever no ARN holds a
+ * character below '\n' (none can: IAM and CloudTrail ARNs are printable).
+ */
+function compareLists(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    if (a[i] !== b[i]) {
+      // One a prefix of the other: the shorter is followed by '\n' or ends, so it sorts first.
+      return a[i] < b[i] ? -1 : 1;
+    }
+  }
+  return a.length - b.length;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

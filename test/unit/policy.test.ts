@@ -152,6 +152,33 @@ describe('materialize: grouping', () => {
     ]);
   });
 
+  it('statements of a service are ordered by their resource sets joined by a newline', () => {
+    // A set that is a prefix of another, a longer first ARN, and one equal but shorter list.
+    const sets = [
+      ['arn:aws:s3:::b/a', 'arn:aws:s3:::b/c'],
+      ['arn:aws:s3:::b/a'],
+      ['arn:aws:s3:::b/ab'],
+      ['arn:aws:s3:::b/a', 'arn:aws:s3:::b/b'],
+      ['arn:aws:s3:::b/', 'arn:aws:s3:::b/z'],
+    ];
+    const names = sets.map((_, i) => `s3:GetThing${i}`);
+    const objects = smallCatalog([
+      ...ACTIONS,
+      ...names.map((name) => ({
+        name,
+        service: 's3',
+        accessLevel: 'Read',
+        resourceTypes: [rt('object', false, OBJECT)],
+      })),
+    ]);
+    const r = materialize(
+      input({ used: names, resources: new Map(names.map((n, i) => [n, sets[i]])) }),
+      objects,
+    );
+    const want = [...sets].sort((a, b) => (a.join('\n') < b.join('\n') ? -1 : 1));
+    expect(statementsOf(r).map((s) => [s.Resource].flat())).toEqual(want);
+  });
+
   it('Sids are alphanumeric: hyphenated prefixes become PascalCase', () => {
     const r = materialize(input({ used: ['access-analyzer:ListAnalyzers'] }), catalog);
     expect(statementsOf(r)[0].Sid).toBe('AccessAnalyzerAllow1');
