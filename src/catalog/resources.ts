@@ -629,19 +629,13 @@ function serviceField(format: string): string {
 function shapeIndex(catalog: Catalog): Map<string, string[]> {
   const seen = new Set<string>();
   const byService = new Map<string, string[]>();
-  for (const name of catalog.actions()) {
-    const info = catalog.info(name);
-    if (info === undefined) continue;
-    for (const rt of info.resourceTypes) {
-      for (const f of formatsOf(rt.arnFormats)) {
-        if (seen.has(f)) continue;
-        seen.add(f);
-        const svc = serviceField(f);
-        let list = byService.get(svc);
-        if (list === undefined) byService.set(svc, (list = []));
-        list.push(f.replace(PLACEHOLDER, '\u0001'));
-      }
-    }
+  for (const f of formatsOf(catalog.arnFormats())) {
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const svc = serviceField(f);
+    let list = byService.get(svc);
+    if (list === undefined) byService.set(svc, (list = []));
+    list.push(f.replace(PLACEHOLDER, '\u0001'));
   }
   return byService;
 }

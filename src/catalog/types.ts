@@ -32,4 +32,9 @@ export interface Catalog {
   actions(): readonly string[];
   /** all service prefixes, sorted */
   services(): readonly string[];
+  /**
+   * Every ARN format of the resource types some action names, each once, in the order of
+   * actions() and their resourceTypes (what iterating info() over actions() finds, without it).
+   */
+  arnFormats(): readonly string[];
 }

@@ -26,6 +26,14 @@ describe('action catalog', () => {
     expect(catalog.id('s3:GetObject')).toBe(catalog.ids().indexOf('s3:GetObject'));
   });
 
+  it('lists the ARN formats of the resource types its actions name, as info() gives them', () => {
+    const want = new Set<string>();
+    for (const name of catalog.actions())
+      for (const t of catalog.info(name)!.resourceTypes) for (const f of t.arnFormats) want.add(f);
+    expect(catalog.arnFormats()).toEqual([...want]);
+    expect(catalog.arnFormats().length).toBeGreaterThan(2000);
+  });
+
   it('looks names up case-insensitively and returns the canonical spelling', () => {
     expect(catalog.canonical('s3', 'getobject')).toBe('s3:GetObject');
     expect(catalog.canonical('S3', 'GetObject')).toBe('s3:GetObject');

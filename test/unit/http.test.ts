@@ -49,6 +49,9 @@ const catalog: Catalog = {
   info: (n) => byName.get(n),
   actions: () => [...byName.keys()].sort(),
   services: () => [...new Set(ACTIONS.map((a) => a.service))].sort(),
+  arnFormats: () => [
+    ...new Set(ACTIONS.flatMap((a) => a.resourceTypes.flatMap((t) => t.arnFormats))),
+  ],
 };
 
 // ---- synthetic activity ----

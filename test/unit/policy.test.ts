@@ -66,6 +66,9 @@ function smallCatalog(actions: ActionInfo[] = ACTIONS): Catalog {
     info: (name) => byName.get(name),
     actions: () => [...byName.keys()].sort(),
     services: () => [...new Set(actions.map((a) => a.service))].sort(),
+    arnFormats: () => [
+      ...new Set(actions.flatMap((a) => a.resourceTypes.flatMap((t) => t.arnFormats))),
+    ],
   };
 }
 
