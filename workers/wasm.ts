@@ -111,9 +111,9 @@ export function wasmScannerError(): Error | undefined {
  * element (a ScannedRecord, reused, for an object; null for anything else). `bytes`: the
  * document's bytes when `text` is their latin1 string (byte i is char i): an ASCII document, or
  * valid UTF-8 (the caller checked: isUtf8), whose strings holding other characters are then
- * decoded from the bytes; undefined: `text` is the decoded document, scanned as UTF-16. False when the scanner does not vouch for the document (or is not available): onRecord has
- * not been called at all (the whole text is scanned first), and the caller takes the JSON.parse
- * path.
+ * decoded from the bytes; undefined: `text` is the decoded document, scanned as UTF-16. False
+ * when the scanner does not vouch for the document (or is not available): onRecord has not been
+ * called at all (the whole text is scanned first), and the caller takes the JSON.parse path.
  */
 export function wasmScanDocument(
   text: string,
