@@ -5,8 +5,8 @@
 // `wholeFileMaxBytes` is inflated at once (gunzipSync) and read by the WebAssembly scanner
 // (workers/wasm.ts: one validating pass, no objects but the few fields the accumulator reads),
 // with JSON.parse of the whole text deciding any document the scanner does not vouch for; above
-// that, inflate in chunks of 32 KB and scan each piece up to its last complete record with the
-// same scanner (WasmRecordStream), so that a 300 MB file needs a piece and a record of memory,
+// that, inflate in chunks of 256 KB and scan them in pieces of 48 KB, each up to its last
+// complete record, with the same scanner (WasmRecordStream), so that a 300 MB file needs a piece and a record of memory,
 // not the whole document. A stream it does not vouch for (another top-level shape than
 // `{"Records":[…]}`, bad JSON) goes to the reference streaming path, RecordSplitter
 // (workers/split.ts) + JSON.parse per record, which decides the error.
@@ -169,13 +169,17 @@ function gzipSizeHint(bytes: Uint8Array): number {
 const STREAM_CHUNK_BYTES = 64 * 1024;
 
 /**
- * Inflated piece size of the WebAssembly stream. On the 315 MB bench file (one process per run,
- * by hand, when eventIDs were still flat() copies): 32 KB pieces 239-241 MB peak RSS, 48 KB
- * 245-249 MB, 128 KB 277-279 MB, 256 KB 283-351 MB, at about the same speed; with eventIDs
- * parsed into strings of their own, 32 KB: 227-233 MB, the reference path 230-239 MB. A piece's
- * text is then a regular young-generation string, which the next scavenge frees.
+ * The WebAssembly stream's sizes: zlib's output chunks, and the pieces it scans them in. On the
+ * 315 MB bench file (one process per run, by hand): 32 KB chunks scanned whole, 98-105k
+ * records/s at 240-243 MB peak RSS; 256 KB chunks in 48 KB pieces 120-125k at 246-249 MB, in
+ * 64 KB pieces 120-131k at 245-251 MB, in 32 KB pieces 118-122k; 1 MB chunks in 64 KB pieces
+ * 131k at 259-272 MB; 256 KB chunks in 128 KB pieces 106k at 292-294 MB. Each chunk costs the
+ * inflate stream's round trip to the thread pool and back, so larger chunks pay it less often; a
+ * piece's text must stay a regular young-generation string, which the next scavenge frees (a
+ * piece over 128 KB is a large object, freed only by a full GC, and peak RSS grows with them).
  */
-const WASM_STREAM_CHUNK_BYTES = 32 * 1024;
+const WASM_STREAM_CHUNK_BYTES = 256 * 1024;
+const WASM_STREAM_PIECE_BYTES = 48 * 1024;
 
 /**
  * The WebAssembly stream (workers/wasm.ts WasmRecordStream): inflate in chunks, records scanned
@@ -187,7 +191,11 @@ async function wasmStreaming(
   acc: Accumulator,
   opts: ParseOptions,
 ): Promise<boolean> {
-  const stream = new WasmRecordStream((record) => acc.add(record), opts.maxRecordBytes);
+  const stream = new WasmRecordStream(
+    (record) => acc.add(record),
+    opts.maxRecordBytes,
+    WASM_STREAM_PIECE_BYTES,
+  );
   return scanChunks(bytes, acc, opts, WASM_STREAM_CHUNK_BYTES, {
     push: (chunk) => stream.push(chunk),
     end: () => stream.end(),

@@ -297,6 +297,7 @@ function unfinished(b: Uint8Array): number {
 export class WasmRecordStream {
   private readonly onRecord: (record: ScannedRecord | null) => void;
   private readonly maxCarry: number;
+  private readonly pieceBytes: number;
   private started = false;
   private closed = false;
   private suffix = '';
@@ -307,19 +308,36 @@ export class WasmRecordStream {
   private need = 0;
   private readonly rec = new ScannedRecord();
 
-  constructor(onRecord: (record: ScannedRecord | null) => void, maxCarry: number) {
+  /** `pieceBytes`: a chunk pushed is scanned in pieces of at most this many new bytes. */
+  constructor(
+    onRecord: (record: ScannedRecord | null) => void,
+    maxCarry: number,
+    pieceBytes = Infinity,
+  ) {
     this.onRecord = onRecord;
     this.maxCarry = maxCarry;
+    this.pieceBytes = pieceBytes;
   }
 
   /** The next bytes of the document. */
   push(chunk: Uint8Array): boolean {
     const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    for (let at = 0; at < bytes.length; at += this.pieceBytes) {
+      if (!this.piece(bytes.subarray(at, at + this.pieceBytes))) return false;
+    }
+    return true;
+  }
+
+  private piece(bytes: Buffer): boolean {
     if (this.closed) return this.after(bytes);
-    this.pending.push(bytes);
     this.pendingBytes += bytes.length;
-    if (!this.started) return this.start(false);
-    return this.pendingBytes < this.need || this.scan(false);
+    if (this.started && this.pendingBytes < this.need) {
+      // Kept until a long record completes: a copy, not a view that would keep the whole chunk.
+      this.pending.push(Buffer.from(bytes));
+      return true;
+    }
+    this.pending.push(bytes);
+    return this.started ? this.scan(false) : this.start(false);
   }
 
   /** The document ended: true when it was a whole document the scanner vouches for. */

@@ -259,17 +259,29 @@ function wasmStreamed(
   bytes: Uint8Array,
   cuts: number[],
   maxCarry = 1 << 26,
+  pieceBytes?: number,
 ): (Rec | null)[] | undefined {
   const out: (Rec | null)[] = [];
-  const stream = new WasmRecordStream((r) => out.push(r === null ? null : fieldsOf(r)), maxCarry);
+  const stream = new WasmRecordStream(
+    (r) => out.push(r === null ? null : fieldsOf(r)),
+    maxCarry,
+    pieceBytes,
+  );
   return feed(stream, bytes, cuts) ? out : undefined;
 }
 
-/** The delta of the WebAssembly stream cut at `cuts` (every piece its own interning epoch). */
-function wasmStreamDelta(bytes: Uint8Array, cuts: number[]): FileDelta | undefined {
+/**
+ * The delta of the WebAssembly stream cut at `cuts` (every piece its own interning epoch), each
+ * chunk scanned in pieces of at most `pieceBytes`.
+ */
+function wasmStreamDelta(
+  bytes: Uint8Array,
+  cuts: number[],
+  pieceBytes?: number,
+): FileDelta | undefined {
   const acc = new Accumulator(catalog);
   acc.stats.bytesInflated = bytes.length;
-  const stream = new WasmRecordStream((r) => acc.add(r), 1 << 26);
+  const stream = new WasmRecordStream((r) => acc.add(r), 1 << 26, pieceBytes);
   return feed(stream, bytes, cuts) ? acc.finish() : undefined;
 }
 
@@ -315,6 +327,7 @@ describe('scanner vs JSON.parse on the real fixtures', () => {
       if (onlyRecords(text)) {
         expect(wasmStreamed(inflated, [])).toEqual(parsed(text));
         expect(wasmStreamed(inflated, pieces)).toEqual(parsed(text));
+        expect(wasmStreamed(inflated, [], 1 << 26, 1021)).toEqual(parsed(text));
       } else {
         expect(wasmStreamed(inflated, pieces)).toBeUndefined();
       }
@@ -574,22 +587,29 @@ describe('scanner vs JSON.parse on generated documents', () => {
     'the WebAssembly stream extracts the same fields and delta, however the bytes are cut',
     () => {
       fc.assert(
-        fc.property(docArb, fc.array(fc.nat(), { maxLength: 12 }), (generated, cuts) => {
-          const bytes = Buffer.from(generated, 'utf8');
-          // What the bytes say (a lone surrogate the generator wrote raw becomes U+FFFD).
-          const text = strict.decode(bytes);
-          const at = cuts.map((c) => c % (bytes.length + 1));
-          const fields = wasmStreamed(bytes, at);
-          if (!onlyRecords(text)) {
-            expect(fields).toBeUndefined();
-            return;
-          }
-          expect(fields).toEqual(parsed(text));
-          const ref = referenceWhole(bytes, 0);
-          expect('delta' in ref).toBe(true);
-          const delta = wasmStreamDelta(bytes, at);
-          expect(delta).toEqual((ref as { delta: FileDelta }).delta);
-        }),
+        fc.property(
+          docArb,
+          fc.array(fc.nat(), { maxLength: 12 }),
+          fc.option(fc.integer({ min: 1, max: 2048 })),
+          (generated, cuts, piece) => {
+            const bytes = Buffer.from(generated, 'utf8');
+            // What the bytes say (a lone surrogate the generator wrote raw becomes U+FFFD).
+            const text = strict.decode(bytes);
+            const at = cuts.map((c) => c % (bytes.length + 1));
+            // Chunks scanned whole, or in pieces of at most `piece` bytes (as parse.ts does).
+            const pieceBytes = piece ?? undefined;
+            const fields = wasmStreamed(bytes, at, 1 << 26, pieceBytes);
+            if (!onlyRecords(text)) {
+              expect(fields).toBeUndefined();
+              return;
+            }
+            expect(fields).toEqual(parsed(text));
+            const ref = referenceWhole(bytes, 0);
+            expect('delta' in ref).toBe(true);
+            const delta = wasmStreamDelta(bytes, at, pieceBytes);
+            expect(delta).toEqual((ref as { delta: FileDelta }).delta);
+          },
+        ),
         { numRuns: runs(150) },
       );
     },
@@ -714,8 +734,24 @@ describe('the WebAssembly stream', () => {
   it('keeps every record when characters are cut between pieces', () => {
     const text = doc(40, ',"x":"é€😀"');
     const bytes = Buffer.from(text);
-    for (const step of [1, 2, 3, 5, 64])
+    for (const step of [1, 2, 3, 5, 64]) {
       expect(wasmStreamed(bytes, every(bytes.length, step))).toEqual(parsed(text));
+      // One chunk, scanned in pieces of `step` bytes.
+      expect(wasmStreamed(bytes, [], 1 << 26, step)).toEqual(parsed(text));
+    }
+  });
+
+  it('scans a chunk in pieces, and a record longer than a piece across them', () => {
+    const text = doc(30, `,"blob":"${'z'.repeat(5_000)}"`);
+    const bytes = Buffer.from(text);
+    for (const pieceBytes of [100, 1021, 4096]) {
+      expect(wasmStreamed(bytes, [], 1 << 26, pieceBytes)).toEqual(parsed(text));
+      expect(wasmStreamed(bytes, every(bytes.length, 7_000), 1 << 26, pieceBytes)).toEqual(
+        parsed(text),
+      );
+    }
+    // The record bound holds for pieces too.
+    expect(wasmStreamed(bytes, [], 4096, 1021)).toBeUndefined();
   });
 });
 
