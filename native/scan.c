@@ -36,13 +36,14 @@ enum {
   NFIELDS
 };
 // A row: [kind (0 object, 1 any other element), plain bits (field f's value is a string without
-// a backslash, or as bytes without a byte >= 0x80), dup (1: its eventID, a plain string, is an earlier record's), pair (an id per
-// distinct plain (eventSource, eventName) in this document, or -1), identity (an id per distinct
-// userIdentity object as principalOf reads it: type, arn, accountId, invokedBy, sessionContext
-// and its sessionIssuer and arn; or -1), then start and end of each field's value (start -1 when
-// absent)]. Ids compare raw text: two spellings of one value get two ids, which costs the caller
-// a second lookup, never a wrong answer. dup is exact only when ids_deduped() says so (no eventID
-// in the document was an escaped string and the table did not fill).
+// a backslash, and as bytes without a byte >= 0x80), dup (1: its eventID, a plain string, is an
+// earlier record's), pair (an id per distinct plain (eventSource, eventName) in this document, or
+// -1), identity (an id per distinct userIdentity object as principalOf reads it: type, arn,
+// accountId, invokedBy, sessionContext and its sessionIssuer and arn; or -1), then start and end
+// of each field's value (start -1 when absent)]. Ids compare raw text: two spellings of one
+// value get two ids, which costs the caller a second lookup, never a wrong answer. dup is exact
+// only when ids_deduped() says so (no eventID in the document was an escaped string and the table
+// did not fill).
 #define ROW_FIELDS 5
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000

@@ -7,7 +7,8 @@
 #define ESC SUFFIX(escaped)
 
 static const CH *S;
-static int ESC; // set by str(): the string just scanned held a backslash (or, as bytes, a byte >= 0x80)
+// Set by str(): the string just scanned held a backslash (or, as bytes, a byte >= 0x80).
+static int ESC;
 
 
 static i32 SUFFIX(ws)(i32 i) {

@@ -198,7 +198,8 @@ function single(list: string[]): string[] | string {
 
 /**
  * The order of a.join('\n') and b.join('\n') without joining: the same whenever no ARN holds a
- * character below '\n' (none can: IAM and CloudTrail ARNs are printable).
+ * character below '\n' (AWS issues none; a record that spells one in an escape only orders
+ * differently, still deterministically).
  */
 function compareLists(a: readonly string[], b: readonly string[]): number {
   const n = Math.min(a.length, b.length);
