@@ -151,12 +151,6 @@ async function parse(args: MicroArgs): Promise<Row[]> {
       setup,
     ),
   );
-  // Files with a character past ASCII (the corpus's templates: a few records' responseElements).
-  const wide = text.filter((b) => !isAscii(b));
-  const nonAscii = {
-    nonAsciiFiles: `${wide.length} of ${text.length}`,
-    nonAsciiBytesShare: +(wide.reduce((a, b) => a + b.length, 0) / l.inflated).toFixed(2),
-  };
   // The JS scanner's text, as parse.ts makes it: latin1 for ASCII, else a UTF-8 decode.
   const docText = (b: Buffer): string => (isAscii(b) ? b.toString('latin1') : decoder.decode(b));
   const counted = (r: unknown): void => {
@@ -175,21 +169,6 @@ async function parse(args: MicroArgs): Promise<Row[]> {
         }
       }),
       setup,
-    ),
-  );
-  rows.push(
-    row(
-      'parse',
-      'WebAssembly scanner, non-ASCII files decoded and scanned as UTF-16 (parse.ts before)',
-      work,
-      await timeRuns(args.runs, () => {
-        for (const b of text) {
-          if (!wasmScanDocument(docText(b), isAscii(b) ? b : undefined, counted))
-            throw new Error('the WebAssembly scanner refused a corpus file');
-        }
-      }),
-      setup,
-      nonAscii,
     ),
   );
   rows.push(

@@ -870,13 +870,8 @@ function report(r: Results, svgName: string): string {
   );
   const jp = find(r.micro, 'parse', 'TextDecoder');
   const wasmRow = find(r.micro, 'parse', 'WebAssembly scanner (workers/wasm.ts');
-  const wide = find(r.micro, 'parse', 'WebAssembly scanner, non-ASCII')?.extra;
-  const wideNote = wide
-    ? `non-ASCII: ${wide.nonAsciiFiles} files, ${n0(Number(wide.nonAsciiBytesShare) * 100)}% of the bytes`
-    : '';
   L.push(
     `| WebAssembly scanner vs whole-file JSON.parse (decode included in both) | ${ratio(wasmRow, jp)} | |`,
-    `| WebAssembly scanner: non-ASCII files as bytes vs decoded to UTF-16 | ${ratio(wasmRow, find(r.micro, 'parse', 'WebAssembly scanner, non-ASCII'))} | ${wideNote} |`,
   );
   L.push(
     `| JS scanner vs whole-file JSON.parse | ${ratio(find(r.micro, 'parse', 'JS scanner'), jp)} | |`,

@@ -1,11 +1,10 @@
 // The WebAssembly record scanner (workers/wasm.ts loads it): one pass over a CloudTrail log
 // document, validating it as strictly as JSON.parse does, that writes for every record where the
 // few fields the accumulator reads lie (offsets into the text) and builds nothing else. The text
-// arrives either as bytes (an ASCII document, or valid UTF-8 the caller reads through its latin1
-// string: byte i is char i; a string holding a byte >= 0x80 is then not plain, and the caller
-// decodes it from the bytes) or as UTF-16 code units (written by the caller from the decoded
-// string), so every offset indexes the caller's JS string directly. scan_impl.h holds the
-// scanner, compiled once per unit width.
+// arrives as bytes (ASCII, or valid UTF-8: the caller checks it), which the caller reads through
+// their latin1 string, byte i as char i, so every offset indexes that JS string directly; a
+// string holding a byte >= 0x80 is not plain, and the caller decodes it from the bytes.
+// scan_impl.h holds the scanner.
 //
 // Contract (as workers/scan.ts): scan() either returns the number of records, having written one
 // row per Records element, or -1 when the text is not valid JSON, not a CloudTrail document, or
@@ -19,12 +18,11 @@
 #include <wasm_simd128.h>
 
 typedef unsigned char u8;
-typedef unsigned short u16;
 typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 5
+#define ABI 6
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -77,7 +75,7 @@ static const i32 IDENTITY_KEY[] = {F_U_TYPE,    F_U_ARN,    F_U_ACCOUNT,   F_U_I
 #define IDENTITY_KEY_N (sizeof IDENTITY_KEY / sizeof IDENTITY_KEY[0])
 
 // Streaming state across elements() calls: where in the Records array the next text starts,
-// and where this call's text stopped being consumed (units).
+// and where this call's text stopped being consumed (bytes).
 enum { STREAM_FIRST, STREAM_NEXT, STREAM_AFTER, STREAM_CLOSED };
 static i32 stream_state, stream_consumed;
 
@@ -135,25 +133,14 @@ static int is_hex(u32 c) {
 }
 
 #define CH u8
-#define CH_WIDE 0
 #define SUFFIX(name) name##_8
 #include "scan_impl.h"
 #undef CH
-#undef CH_WIDE
 #undef SUFFIX
 
-#define CH u16
-#define CH_WIDE 1
-#define SUFFIX(name) name##_16
-#include "scan_impl.h"
-#undef CH
-#undef CH_WIDE
-#undef SUFFIX
-
-// Scans the text at input(): `units` chars, one byte each (wide 0) or two (wide 1).
-__attribute__((export_name("scan"))) i32 scan(u32 units, i32 wide) {
-  return wide ? document_16((const u16 *)input_at, (i32)units)
-              : document_8((const u8 *)input_at, (i32)units);
+// Scans the `bytes` bytes of text at input().
+__attribute__((export_name("scan"))) i32 scan(u32 bytes) {
+  return document_8((const u8 *)input_at, (i32)bytes);
 }
 
 // Streaming, for files too large to hold: the caller has read `{"Records":[` itself and feeds
@@ -165,9 +152,8 @@ __attribute__((export_name("scan"))) i32 scan(u32 units, i32 wide) {
 __attribute__((export_name("stream_start"))) void stream_start(void) {
   stream_state = STREAM_FIRST;
 }
-__attribute__((export_name("elements"))) i32 elements(u32 units, i32 wide, i32 final) {
-  return wide ? elements_16((const u16 *)input_at, (i32)units, final)
-              : elements_8((const u8 *)input_at, (i32)units, final);
+__attribute__((export_name("elements"))) i32 elements(u32 bytes, i32 final) {
+  return elements_8((const u8 *)input_at, (i32)bytes, final);
 }
 __attribute__((export_name("stream_consumed"))) i32 consumed(void) { return stream_consumed; }
 __attribute__((export_name("stream_closed"))) i32 closed(void) {

@@ -1,6 +1,6 @@
-// The scanner over units of type CH (u8 or u16), included by scan.c once per width; SUFFIX names
-// each copy. Every function returns the index after what it consumed, or -1 (see scan.c). The
-// text is followed by at least 8 zero units, and 0 is invalid everywhere in JSON, so every loop
+// The scanner over bytes (CH is u8), included once by scan.c; SUFFIX keeps its names apart from
+// the exports. Every function returns the index after what it consumed, or -1 (see scan.c). The
+// text is followed by at least 16 zero bytes, and 0 is invalid everywhere in JSON, so every loop
 // stops at the end without a bounds check.
 
 #define S SUFFIX(text)
@@ -27,17 +27,6 @@ static i32 SUFFIX(str)(i32 i) {
     // 16 bytes at a time to the next '"', '\\' or control character (0 past the end stops it).
     for (;;) {
       v128_t v = wasm_v128_load(S + k);
-#if CH_WIDE
-      v128_t stop = wasm_v128_or(
-          wasm_v128_or(wasm_i16x8_eq(v, wasm_i16x8_splat('"')), wasm_i16x8_eq(v, wasm_i16x8_splat('\\'))),
-          wasm_u16x8_lt(v, wasm_i16x8_splat(0x20)));
-      u32 bits = wasm_i16x8_bitmask(stop);
-      if (bits != 0) {
-        k += __builtin_ctz(bits);
-        break;
-      }
-      k += 8;
-#else
       // Signed: a byte >= 0x80 (UTF-8 read as bytes) stops it too, as a control character does.
       v128_t stop = wasm_v128_or(
           wasm_v128_or(wasm_i8x16_eq(v, wasm_i8x16_splat('"')), wasm_i8x16_eq(v, wasm_i8x16_splat('\\'))),
@@ -48,14 +37,12 @@ static i32 SUFFIX(str)(i32 i) {
         break;
       }
       k += 16;
-#endif
     }
     u32 c = S[k];
     if (c == '"') {
       ESC = escaped;
       return k + 1;
     }
-#if !CH_WIDE
     if (c >= 0x80) {
       // Part of a UTF-8 character: the string is not its latin1 slice (see HIGH).
       escaped = 1;
@@ -64,7 +51,6 @@ static i32 SUFFIX(str)(i32 i) {
       }
       continue;
     }
-#endif
     if (c != '\\') return -1; // a control character, or the end
     escaped = 1;
     c = S[++k];
@@ -247,7 +233,7 @@ static u32 SUFFIX(hex4)(i32 k) {
 }
 
 // The field an escaped key names (the string at [i, end), already validated by str()): its
-// units decoded as JSON.parse decodes them, then matched like a plain key.
+// bytes decoded as JSON.parse decodes them, then matched like a plain key.
 static i32 SUFFIX(escaped_field)(int level, i32 i, i32 end) {
   CH key[KEY_MAX];
   i32 len = 0;

@@ -6,8 +6,8 @@
 // (workers/wasm.ts: one validating pass, no objects but the few fields the accumulator reads),
 // with JSON.parse of the whole text deciding any document the scanner does not vouch for; above
 // that, inflate in chunks of 256 KB and scan them in pieces of 48 KB, each up to its last
-// complete record, with the same scanner (WasmRecordStream), so that a 300 MB file needs a piece and a record of memory,
-// not the whole document. A stream it does not vouch for (another top-level shape than
+// complete record, with the same scanner (WasmRecordStream), so that a 300 MB file needs a piece
+// and a record of memory, not the whole document. A stream it does not vouch for (another top-level shape than
 // `{"Records":[…]}`, bad JSON) goes to the reference streaming path, RecordSplitter
 // (workers/split.ts) + JSON.parse per record, which decides the error.
 // The threshold, 16 MiB (bench/RESULTS.md: "How cost grows" runs each file of 1 MB-64 MiB through
@@ -308,15 +308,8 @@ function parseWhole(
     if (wasmScanDocument(view, body, (r) => acc.add(r))) return { acc };
     acc = fresh();
   }
-  let text: string;
-  if (ascii) text = view;
-  else {
-    try {
-      text = decoder.decode(bytes);
-    } catch {
-      return { error: objectError('NOT_UTF8') };
-    }
-  }
+  // The text the other readers take (isUtf8 passed: the decoder cannot refuse it).
+  const text = ascii ? view : decoder.decode(bytes);
   if (opts.scanner === true) {
     const scanner = new Scanner();
     if (scanner.init(text, hasControlBytes(buf)) && scanner.document((r) => acc.add(r))) {

@@ -140,10 +140,7 @@ export class ScannedRecord {
   get resources(): unknown {
     if ((this.parsed & 1) === 0) {
       this.parsed |= 1;
-      this.res =
-        this.resStart < 0
-          ? undefined
-          : parseRange(this.text, this.resStart, this.resEnd, this.utf8);
+      this.res = this.lazy(this.resStart, this.resEnd);
     }
     return this.res;
   }
@@ -151,8 +148,7 @@ export class ScannedRecord {
   get requestParameters(): unknown {
     if ((this.parsed & 2) === 0) {
       this.parsed |= 2;
-      this.rp =
-        this.rpStart < 0 ? undefined : parseRange(this.text, this.rpStart, this.rpEnd, this.utf8);
+      this.rp = this.lazy(this.rpStart, this.rpEnd);
     }
     return this.rp;
   }
@@ -168,10 +164,14 @@ export class ScannedRecord {
   get responseElements(): unknown {
     if ((this.parsed & 4) === 0) {
       this.parsed |= 4;
-      this.re =
-        this.reStart < 0 ? undefined : parseRange(this.text, this.reStart, this.reEnd, this.utf8);
+      this.re = this.lazy(this.reStart, this.reEnd);
     }
     return this.re;
+  }
+
+  /** The value at text[start, end), undefined when start is -1 (the field is absent). */
+  private lazy(start: number, end: number): unknown {
+    return start < 0 ? undefined : parseRange(this.text, start, end, this.utf8);
   }
 
   /**

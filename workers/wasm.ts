@@ -9,18 +9,17 @@
 // apart. test/unit/scan.test.ts checks it against JSON.parse on the fixtures and on generated,
 // mutated and truncated documents.
 //
-// The text goes in as bytes, read through their latin1 string (byte i is char i): an ASCII
-// document's are its text; a UTF-8 document's strings that hold other characters (a few records
-// of a file, when any) are marked not plain by the scanner and decoded from the bytes. A caller
-// with only a decoded string gives its UTF-16 code units instead. Either way row offsets index
-// the JS string. The instance belongs to the thread that loads this module; its memory grows to
-// the largest document scanned (about 1.2× the bytes, 2.2× when given UTF-16, so ≤ 40 MB at the
-// 16 MiB whole-file limit: arithmetic, not measured) and stays that size.
+// The text goes in as bytes, read through their latin1 string (byte i is char i), so row offsets
+// index that string: an ASCII document's is its text; a UTF-8 document's strings that hold other
+// characters (a few records of a file, when any) are marked not plain by the scanner and decoded
+// from the bytes. The instance belongs to the thread that loads this module; its memory grows to
+// the largest document scanned (about 1.2× its bytes, so ≤ 20 MB at the 16 MiB whole-file limit:
+// arithmetic, not measured) and stays that size.
 //
 // WasmRecordStream (below) runs the same scanner over a file too large to hold, a piece at a
 // time: the C side keeps where it is in the Records array between pieces, and each piece's
 // records are filled from that piece's own text.
-import { isAscii, isUtf8 } from 'node:buffer';
+import { isUtf8 } from 'node:buffer';
 import { parseRange, ScannedRecord } from './scan.ts';
 import { SCAN_WASM_BASE64 } from './scan-wasm.ts';
 
@@ -34,7 +33,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 5;
+const ABI = 6;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -70,11 +69,11 @@ interface Exports {
   fields(): number;
   input(bytes: number): number;
   rows(): number;
-  scan(units: number, wide: number): number;
+  scan(bytes: number): number;
   ids_deduped(): number;
   high_bytes(): number;
   stream_start(): void;
-  elements(units: number, wide: number, final: number): number;
+  elements(bytes: number, final: number): number;
   stream_consumed(): number;
   stream_closed(): number;
 }
@@ -107,31 +106,29 @@ export function wasmScannerError(): Error | undefined {
 }
 
 /**
- * Scans the document `text` with the WebAssembly scanner, calling onRecord for each Records
- * element (a ScannedRecord, reused, for an object; null for anything else). `bytes`: the
- * document's bytes when `text` is their latin1 string (byte i is char i): an ASCII document, or
- * valid UTF-8 (the caller checked: isUtf8), whose strings holding other characters are then
- * decoded from the bytes; undefined: `text` is the decoded document, scanned as UTF-16. False
- * when the scanner does not vouch for the document (or is not available): onRecord has not been
- * called at all (the whole text is scanned first), and the caller takes the JSON.parse path.
+ * Scans a document with the WebAssembly scanner, calling onRecord for each Records element (a
+ * ScannedRecord, reused, for an object; null for anything else). `bytes`: the document, ASCII or
+ * valid UTF-8 (the caller checked: isUtf8); `text`: their latin1 string (byte i is char i), of
+ * which the records' plain strings are slices; strings holding other characters are decoded from
+ * the bytes. False when the scanner does not vouch for the document (or is not available):
+ * onRecord has not been called at all (the whole text is scanned first), and the caller takes
+ * the JSON.parse path.
  */
 export function wasmScanDocument(
   text: string,
-  bytes: Uint8Array | undefined,
+  bytes: Buffer,
   onRecord: (record: ScannedRecord | null) => void,
 ): boolean {
   const w = wasm();
   if (w === undefined) return false;
-  const n = text.length;
-  const wide = bytes === undefined;
-  const at = w.input(wide ? n * 2 : n);
+  const n = bytes.length;
+  const at = w.input(n);
   if (at === 0) return false;
-  if (wide) Buffer.from(w.memory.buffer, at, n * 2).write(text, 'utf16le');
-  else new Uint8Array(w.memory.buffer, at, n).set(bytes);
-  const count = w.scan(n, wide ? 1 : 0);
+  new Uint8Array(w.memory.buffer, at, n).set(bytes);
+  const count = w.scan(n);
   if (count < 0) return false;
   const deduped = w.ids_deduped() === 1;
-  const utf8 = !wide && w.high_bytes() === 1 ? asBuffer(bytes) : undefined;
+  const utf8 = w.high_bytes() === 1 ? bytes : undefined;
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
@@ -146,12 +143,6 @@ export function wasmScanDocument(
     onRecord(rec);
   }
   return true;
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes)
-    ? bytes
-    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /**
@@ -366,8 +357,6 @@ export class WasmRecordStream {
     const w = wasm()!;
     const parts = this.pending;
     let total = this.pendingBytes;
-    let ascii = true;
-    for (const part of parts) ascii &&= isAscii(part);
     // The piece is assembled in the scanner's memory itself: no buffer per piece on this side
     // (allocating one per piece measurably raised peak RSS through malloc's arenas).
     const at = w.input(total);
@@ -379,14 +368,13 @@ export class WasmRecordStream {
       offset += part.length;
     }
     // A character cut by the chunk goes with the next piece.
-    const cut = final || ascii ? 0 : unfinished(memory);
+    const cut = final ? 0 : unfinished(memory);
     const next = cut > 0 ? Buffer.from(memory.subarray(total - cut)) : undefined;
     total -= cut;
-    // Scanned as bytes either way (see wasmScanDocument); UTF-8 is checked first, as decoding it
-    // would.
-    if (!ascii && !isUtf8(memory.subarray(0, total))) return false;
+    // Read as wasmScanDocument reads a document: UTF-8 checked first, as decoding it would.
+    if (!isUtf8(memory.subarray(0, total))) return false;
     const text = latin1(memory.subarray(0, total));
-    const count = w.elements(total, 0, final ? 1 : 0);
+    const count = w.elements(total, final ? 1 : 0);
     if (count < 0) return false;
     const consumed = w.stream_consumed();
     const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);

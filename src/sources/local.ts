@@ -38,9 +38,13 @@ export async function listLocal(paths: readonly string[]): Promise<LocalListing>
     else listing.objects.push(fileObject(abs, st.size, st.mtimeMs));
   }
   // Deterministic order: the same tree is always ingested (and reported) the same way.
-  listing.objects.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  listing.skipped.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  listing.objects.sort(byName);
+  listing.skipped.sort(byName);
   return listing;
+}
+
+function byName(a: { name: string }, b: { name: string }): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
 }
 
 /** File-system calls of one listing in flight at once (the thread pool has 4 threads). */

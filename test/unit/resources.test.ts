@@ -769,9 +769,8 @@ describe('ARN format matchers', () => {
 function scanned(record: Rec, use: (r: Rec) => void): void {
   const text = JSON.stringify({ Records: [record] });
   const bytes = Buffer.from(text);
-  const ascii = bytes.length === text.length;
   let seen = 0;
-  const ok = wasmScanDocument(text, ascii ? bytes : undefined, (r: ScannedRecord | null) => {
+  const ok = wasmScanDocument(bytes.toString('latin1'), bytes, (r: ScannedRecord | null) => {
     seen++;
     use(r as unknown as Rec);
   });
