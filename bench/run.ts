@@ -170,6 +170,8 @@ interface ServiceResult {
   principalActions: number;
   connections: number;
   idle: Latency;
+  /** a bare node:http server sending the same bytes under the same load; absent in older results */
+  floor?: Latency & { bytes: number };
   whileIngesting: Latency;
   serviceRssMb: number | null;
   /** store commits during the run (the service's histogram); absent in older results */
@@ -826,7 +828,10 @@ function report(r: Results, svgName: string): string {
   L.push(
     `| HTTP endpoint p99 ≤ 10 ms at 200 concurrent requests while ingesting | ` +
       (svc
-        ? `**p99 ${n0(svc.whileIngesting.p99)} ms** at ${svc.connections} connections while \`trailmint serve\` ingests ${n0(svc.recordsPerSecond)} records/s from S3/SQS (idle: p99 ${n0(svc.idle.p99)} ms)`
+        ? `**p99 ${n0(svc.whileIngesting.p99)} ms** at ${svc.connections} connections while \`trailmint serve\` ingests ${n0(svc.recordsPerSecond)} records/s from S3/SQS (idle: p99 ${n0(svc.idle.p99)} ms` +
+          (svc.floor
+            ? `; a bare node:http server sending the same bytes under the same load: p99 ${n0(svc.floor.p99)} ms, the floor on this machine)`
+            : ')')
         : 'not run') +
       ` | ${mark(svc ? svc.whileIngesting.p99 <= 10 && svc.whileIngesting.errors + svc.whileIngesting.non2xx === 0 : undefined)} |`,
   );
@@ -1081,12 +1086,24 @@ function report(r: Results, svgName: string): string {
       '| load | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors + non-2xx |',
       '|---|--:|--:|--:|--:|--:|--:|--:|',
     );
-    for (const [name, l] of [
-      ['idle service', svc.idle],
-      ['while ingesting', svc.whileIngesting],
-    ] as const) {
+    const loads: [string, Latency][] = [['idle service', svc.idle]];
+    if (svc.floor)
+      loads.push([
+        `floor: bare node:http, same ${n0(svc.floor.bytes)} bytes (bench/floor-server.ts)`,
+        svc.floor,
+      ]);
+    loads.push(['while ingesting', svc.whileIngesting]);
+    for (const [name, l] of loads) {
       L.push(
         `| ${name} | ${n0(l.requests)} | ${n0(l.rps)} | ${n1(l.p50)} | ${n1(l.p90)} | ${n1(l.p99)} | ${n1(l.max)} | ${l.errors + l.non2xx} |`,
+      );
+    }
+    if (svc.floor) {
+      L.push(
+        '',
+        `The floor is what Node's HTTP stack and autocannon, on the same 2 cores, cost without trailmint: it answers ${n0(svc.floor.rps)} req/s, ` +
+          `the idle service ${n2(svc.idle.rps / svc.floor.rps)}× that (p99 ${n2(svc.idle.p99 / Math.max(1, svc.floor.p99))}× the floor's). ` +
+          `In a closed loop of ${svc.connections} connections the mean latency is ${svc.connections} ÷ req/s, so a p99 of 10 ms needs well over ${n0(svc.connections / 0.01)} req/s from one core shared with the load generator.`,
       );
     }
     const c = svc.commits;

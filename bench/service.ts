@@ -6,9 +6,11 @@
 //
 //   node bench/service.ts [--quick]          (npm run bench runs it too)
 // The emulator and the SDK calls that feed it run in this process: its CPU competes with the
-// service on this 2-core machine, so the figures are a lower bound for a real deployment.
+// service on this 2-core machine, so the figures are a lower bound for a real deployment. The
+// same load against a bare node:http server sending the same bytes (bench/floor-server.ts) gives
+// the floor: what Node's HTTP stack and the co-located load generator alone cost here.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -16,7 +18,7 @@ import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import autocannon from 'autocannon';
 import { startEmulator } from '../test/helpers/emulator.ts';
 import { corpusDir, corpusFiles, generateCorpus, type CorpusOptions } from './corpus.ts';
-import { emit, ROOT } from './lib.ts';
+import { BENCH_DIR, emit, NODE, ROOT } from './lib.ts';
 
 const quick = process.argv.includes('--quick');
 const CORPUS: Partial<CorpusOptions> = quick
@@ -80,15 +82,16 @@ async function json(url: string): Promise<any> {
   return (await fetch(url)).json();
 }
 
-function serve(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(
-    path.join(ROOT, 'bin/trailmint'),
-    ['serve', '--host', '127.0.0.1', '--port', '0'],
-    {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+/** Starts a process and resolves once it prints `"url":"http://..."` (a pino line or JSON). */
+function spawnListening(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -98,8 +101,40 @@ function serve(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; url: stri
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('close', (code) => reject(new Error(`serve exited ${code}: ${out.slice(-2000)}`)));
+    child.on('close', (code) =>
+      reject(new Error(`${command} exited ${code}: ${out.slice(-2000)}`)),
+    );
   });
+}
+
+const serve = (env: NodeJS.ProcessEnv) =>
+  spawnListening(
+    path.join(ROOT, 'bin/trailmint'),
+    ['serve', '--host', '127.0.0.1', '--port', '0'],
+    env,
+  );
+
+/** The same load against bench/floor-server.ts sending the bytes the service sent for `url`. */
+async function floor(
+  url: string,
+  tmp: string,
+  seconds: number,
+): Promise<Latency & { bytes: number }> {
+  const res = await fetch(url);
+  const body = Buffer.from(await res.arrayBuffer());
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${body.toString().slice(0, 200)}`);
+  const file = path.join(tmp, 'floor-body');
+  writeFileSync(file, body);
+  const bare = await spawnListening(NODE, [
+    path.join(BENCH_DIR, 'floor-server.ts'),
+    file,
+    res.headers.get('content-type') ?? 'application/json',
+  ]);
+  try {
+    return { ...(await load(bare.url, seconds)), bytes: body.length };
+  } finally {
+    bare.child.kill('SIGTERM');
+  }
 }
 
 async function main(): Promise<void> {
@@ -157,6 +192,7 @@ async function main(): Promise<void> {
       `${svc.url}/v1/policy?principal=${encodeURIComponent(busiest.principal)}` +
       `&from=2000-01-01&to=2030-12-31`;
     const idle = await load(policyUrl, Math.max(2, LOAD_SECS / 2));
+    const bare = await floor(policyUrl, tmp, Math.max(2, LOAD_SECS / 2));
 
     // The rest, timed, with the policy load running alongside.
     const rest = keys.slice(seed.length);
@@ -182,6 +218,7 @@ async function main(): Promise<void> {
       principalActions: busiest.actions,
       connections: CONNECTIONS,
       idle,
+      floor: bare,
       whileIngesting: busy,
       serviceRssMb: rss ? Number(rss[1]) / 1e6 : null,
       commits: commitStats(metrics),

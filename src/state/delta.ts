@@ -152,11 +152,41 @@ export function dayToIso(day: Day): string {
   return new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
-/** Parses YYYY-MM-DD strictly (a real calendar date); returns undefined otherwise. */
+/**
+ * Parses YYYY-MM-DD strictly (a real calendar date, proleptic Gregorian, years 0000-9999);
+ * returns undefined otherwise. Arithmetic, no Date: it runs for both ends of every policy query.
+ */
 export function isoToDay(s: string): Day | undefined {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return undefined;
-  const ms = Date.parse(s + 'T00:00:00Z');
-  if (Number.isNaN(ms)) return undefined;
-  if (new Date(ms).toISOString().slice(0, 10) !== s) return undefined; // 2024-02-30 rolls over
-  return ms / MS_PER_DAY;
+  if (s.length !== 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined; // '-'
+  const y = digits(s, 0, 4);
+  const m = digits(s, 5, 7);
+  const d = digits(s, 8, 10);
+  if (y < 0 || m < 1 || m > 12 || d < 1 || d > daysInMonth(y, m)) return undefined;
+  return daysFromCivil(y, m, d);
+}
+
+/** The decimal value of s[from, to), or -1 when one of them is not a digit. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m !== 2) return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+}
+
+/** Days since 1970-01-01 of a valid date (H. Hinnant's days_from_civil, in eras of 400 years). */
+function daysFromCivil(y: number, m: number, d: number): Day {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
