@@ -9,6 +9,7 @@ import { resourcesOf } from '../src/catalog/resources.ts';
 import { passRoleEvent, passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
 import { mergeSample } from '../src/state/sample.ts';
 import { flat, ScannedRecord } from './scan.ts';
+import { EventIdSet } from './eventids.ts';
 import {
   dayOf,
   emptyStats,
@@ -99,7 +100,7 @@ export class Accumulator {
   private readonly passRoles = new Map<string, PassRoleUse>();
   private readonly profileRoles = new Map<string, { profile: string; role: string }>();
   private readonly unmapped = new Map<string, number>();
-  private readonly eventIds = new Set<string>();
+  private readonly eventIds = new EventIdSet();
   private readonly mapEvent: (source: string, name: string) => readonly string[];
   // eventTime "YYYY-MM-DDTHH:MM:SSZ": the date part repeats across a file, so cache its epoch ms
   // (and the last one's, which a prefix test finds without slicing or hashing).
@@ -152,12 +153,9 @@ export class Accumulator {
         stats.duplicateRecords++;
         return;
       }
-    } else if (typeof eventId === 'string') {
-      if (this.eventIds.has(eventId)) {
-        stats.duplicateRecords++;
-        return;
-      }
-      this.eventIds.add(eventId);
+    } else if (typeof eventId === 'string' && !this.eventIds.add(eventId)) {
+      stats.duplicateRecords++;
+      return;
     }
     const eventType = r.eventType;
     if (eventType !== 'AwsApiCall' && eventType !== undefined) {

@@ -33,8 +33,9 @@
 // JSON.parse of the value's own text. Duplicate keys: the last one wins, as in JSON.parse.
 //
 // Retained strings: slices of the document text keep the whole text alive in V8 (sliced
-// strings). The accumulator copies what it keeps beyond a record (see flat() in accumulate.ts),
-// and in streaming mode eventID is copied here, so a delta never pins a file's text or a chunk.
+// strings). The accumulator copies what it keeps beyond a record (see flat() in accumulate.ts;
+// its EventIdSet keeps a UUID's bits, a copy of any other id), so a delta never pins a file's
+// text or a chunk.
 
 import { REQUEST_MAY_HOLD } from '../src/catalog/resources.ts';
 
@@ -340,8 +341,6 @@ export class Scanner {
   /** value extracted by the last sub-object scan, by slot */
   private readonly slots: unknown[] = [];
   readonly rec = new ScannedRecord();
-  /** copy eventIDs (streaming: the text is a chunk that must not stay pinned by the id set) */
-  copyIds = false;
 
   /**
    * Prepares for scanning `text`. Returns false when the text holds a control character other
@@ -761,7 +760,7 @@ export class Scanner {
           const value = this.value(v, end);
           switch (slot) {
             case K_EVENT_ID:
-              rec.eventID = this.copyIds && typeof value === 'string' ? flat(value) : value;
+              rec.eventID = value;
               break;
             case K_EVENT_TYPE:
               rec.eventType = value;
@@ -921,7 +920,6 @@ export class StreamScanner {
   constructor(onRecord: (record: ScannedRecord | null) => void, maxRecordBytes: number) {
     this.onRecord = onRecord;
     this.maxRecordBytes = maxRecordBytes;
-    this.scanner.copyIds = true;
   }
 
   /** Scans the next piece; `controls`: whether its bytes held any byte below 0x20. False: give up. */

@@ -139,7 +139,7 @@ export function wasmScanDocument(
       onRecord(null);
       continue;
     }
-    fill(rec, text, utf8, rows, b, deduped, identities, false);
+    fill(rec, text, utf8, rows, b, deduped, identities);
     onRecord(rec);
   }
   return true;
@@ -172,10 +172,9 @@ function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boole
  * Every field of `rec` from the row at b (`deduped`: the row's dup word is exact). `identities`:
  * the text's userIdentity objects by ident id, shared by the records whose id is the same (the
  * id covers every member built here, and no reader changes them): 85% of the bench corpus's
- * records repeat an earlier identity of their file. `piece`: the text is one piece of a streamed
- * document (the caller passes `deduped` false: a dup hint would cover that piece only, so the
- * accumulator dedups by value), and the eventID it keeps for the whole file is parsed into a
- * string of its own.
+ * records repeat an earlier identity of their file. A streamed piece passes `deduped` false: a
+ * dup hint would cover that piece only, so the accumulator dedups by value (its EventIdSet keeps
+ * no slice of the piece).
  */
 function fill(
   rec: ScannedRecord,
@@ -185,7 +184,6 @@ function fill(
   b: number,
   deduped: boolean,
   identities: unknown[],
-  piece: boolean,
 ): void {
   rec.begin(text, utf8);
   const ident = rows[b + 4];
@@ -193,13 +191,7 @@ function fill(
   rec.dup = deduped ? rows[b + 2] : -1;
   rec.pair = rows[b + 3];
   rec.ident = ident;
-  // A streamed piece's eventID is kept for the whole file: parsed from its own text, it is a new
-  // flat string (a flat() copy is a slice of a copy: 224,260 of them cost ~7 MB more RSS).
-  const idAt = rows[b + ROW_FIELDS + 2 * F_EVENT_ID];
-  rec.eventID =
-    piece && idAt >= 0
-      ? parseRange(text, idAt, rows[b + ROW_FIELDS + 1 + 2 * F_EVENT_ID], utf8)
-      : field(text, utf8, rows, b, F_EVENT_ID);
+  rec.eventID = field(text, utf8, rows, b, F_EVENT_ID);
   rec.eventType = field(text, utf8, rows, b, F_EVENT_TYPE);
   rec.eventCategory = field(text, utf8, rows, b, F_EVENT_CATEGORY);
   rec.insightDetails = field(text, utf8, rows, b, F_INSIGHT);
@@ -389,7 +381,7 @@ export class WasmRecordStream {
         this.onRecord(null);
         continue;
       }
-      fill(rec, text, utf8, rows, b, false, identities, true);
+      fill(rec, text, utf8, rows, b, false, identities);
       this.onRecord(rec);
     }
     // The rest, as its own bytes: nothing keeps the piece or its text alive.
