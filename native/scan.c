@@ -13,7 +13,7 @@
 // are decoded and matched as JSON.parse reads them; duplicate keys: the last one wins.
 //
 // Build: npm run build:wasm (clang --target=wasm32, no libc). Memory: [input][rows], grown on
-// demand; a row is ROW_WORDS int32 (see below), so ~200 bytes per record.
+// demand; a row is ROW_WORDS int32 (see below), so 224 bytes per record.
 
 #include <wasm_simd128.h>
 
@@ -22,7 +22,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 6
+#define ABI 7
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -37,12 +37,14 @@ enum {
 // a backslash, and as bytes without a byte >= 0x80), dup (1: its eventID, a plain string, is an
 // earlier record's), pair (an id per distinct plain (eventSource, eventName) in this document, or
 // -1), identity (an id per distinct userIdentity object as principalOf reads it: type, arn,
-// accountId, invokedBy, sessionContext and its sessionIssuer and arn; or -1), then start and end
-// of each field's value (start -1 when absent)]. Ids compare raw text: two spellings of one
-// value get two ids, which costs the caller a second lookup, never a wrong answer. dup is exact
-// only when ids_deduped() says so (no eventID in the document was an escaped string and the table
-// did not fill).
-#define ROW_FIELDS 5
+// accountId, invokedBy, sessionContext and its sessionIssuer and arn; or -1), uuid (1 when the
+// eventID is a plain lowercase 8-4-4-4-12 UUID, then its 128 bits in the next four words, eight
+// hex digits each, first digit highest), then start and end of each field's value (start -1 when
+// absent)]. Ids compare raw text: two spellings of one value get two ids, which costs the caller
+// a second lookup, never a wrong answer. dup is exact only when ids_deduped() says so (no
+// eventID in the document was an escaped string and the table did not fill); where it is not (a
+// streamed piece), the caller dedups by the uuid words, or by the string.
+#define ROW_FIELDS 10
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000
 

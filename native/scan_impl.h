@@ -363,12 +363,39 @@ static int SUFFIX(same_identity)(const i32 *a, const i32 *b) {
   return 1;
 }
 
+// Into out[0..3] the 128 bits of the 36 characters at `at` when they are a lowercase
+// 8-4-4-4-12 UUID (eight hex digits a word, dashes skipped); 0 when they are not.
+static int SUFFIX(uuid_words)(i32 at, i32 *out) {
+  if (S[at + 8] != '-' || S[at + 13] != '-' || S[at + 18] != '-' || S[at + 23] != '-') return 0;
+  u32 word = 0;
+  for (i32 r = 0, digits = 0; r < 36; r++) {
+    if (r == 8 || r == 13 || r == 18 || r == 23) continue;
+    u32 c = S[at + r];
+    u32 v;
+    if (c >= '0' && c <= '9') v = c - '0';
+    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    else return 0;
+    word = (word << 4) | v;
+    if (++digits % 8 == 0) {
+      out[digits / 8 - 1] = (i32)word;
+      word = 0;
+    }
+  }
+  return 1;
+}
+
 // Fills the row's interning words (see scan.c) once the record at `index` is scanned.
 static void SUFFIX(intern)(i32 *row, i32 index) {
   row[2] = 0;
   row[3] = -1;
   row[4] = -1;
+  row[5] = 0;
   if (row[0] != 0) return;
+
+  // eventID as a UUID: its bits, for the caller's dedup where dup is not exact (a stream).
+  i32 at = row[FS(F_EVENT_ID)];
+  if (at >= 0 && S[at] == '"' && PLAIN(row, F_EVENT_ID) && row[FS(F_EVENT_ID) + 1] - at == 38)
+    row[5] = SUFFIX(uuid_words)(at + 1, row + 6);
 
   // eventID: a plain string is looked up among the earlier ones; an escaped one would have to be
   // decoded to compare, so the caller dedups the whole document itself.

@@ -153,6 +153,11 @@ export class Accumulator {
         stats.duplicateRecords++;
         return;
       }
+    } else if (hints !== undefined && hints.uuid) {
+      if (!this.eventIds.addUuid(hints.uuid0, hints.uuid1, hints.uuid2, hints.uuid3)) {
+        stats.duplicateRecords++;
+        return;
+      }
     } else if (typeof eventId === 'string' && !this.eventIds.add(eventId)) {
       stats.duplicateRecords++;
       return;

@@ -24,7 +24,7 @@ const DIGIT_AT = Uint8Array.from({ length: UUID_LENGTH }, (_, i) => i).filter(
   (i) => i !== 8 && i !== 13 && i !== 18 && i !== 23,
 );
 
-/** The id add() parsed, as four int32 words (module scratch: no allocation per call). */
+/** The id add() parsed (module scratch: no allocation per call). */
 const id = new Int32Array(4);
 
 export class EventIdSet {
@@ -38,15 +38,17 @@ export class EventIdSet {
 
   /** Adds `eventId`; false when it was already there. */
   add(eventId: string): boolean {
-    if (!parseUuid(eventId)) {
-      if (this.others.has(eventId)) return false;
-      this.others.add(flat(eventId));
-      return true;
-    }
-    const w0 = id[0];
-    const w1 = id[1];
-    const w2 = id[2];
-    const w3 = id[3];
+    if (parseUuid(eventId, id)) return this.addUuid(id[0], id[1], id[2], id[3]);
+    if (this.others.has(eventId)) return false;
+    this.others.add(flat(eventId));
+    return true;
+  }
+
+  /**
+   * Adds the UUID whose 128 bits are w0..w3 (as parseUuid reads them: the WebAssembly scanner
+   * writes the same words); false when it was already there.
+   */
+  addUuid(w0: number, w1: number, w2: number, w3: number): boolean {
     if ((w0 | w1 | w2 | w3) === 0) {
       if (this.nil) return false;
       this.nil = true;
@@ -103,8 +105,11 @@ export class EventIdSet {
   }
 }
 
-/** Into `id` the 128 bits of a lowercase 8-4-4-4-12 UUID; false for anything else. */
-function parseUuid(s: string): boolean {
+/**
+ * Into `id` the 128 bits of a lowercase 8-4-4-4-12 UUID as four int32 words, eight hex digits
+ * each, first digit highest; false for anything else.
+ */
+export function parseUuid(s: string, id: Int32Array): boolean {
   if (s.length !== UUID_LENGTH) return false;
   if (s.charCodeAt(8) !== 45 || s.charCodeAt(13) !== 45) return false; // '-'
   if (s.charCodeAt(18) !== 45 || s.charCodeAt(23) !== 45) return false;

@@ -124,11 +124,18 @@ export class ScannedRecord {
    * distinct userIdentity as principalOf reads it. Equal ids mean equal values; the accumulator
    * keys its memos by them instead of by string. pair and ident ids hold within one `epoch` (a
    * whole document, or one piece of a streamed one); the accumulator forgets them when it changes.
+   * uuid: the eventID is a lowercase UUID whose 128 bits are uuid0..uuid3 (EventIdSet's words),
+   * which the accumulator dedups by where dup is not exact (a streamed piece).
    */
   dup = -1;
   epoch = 0;
   pair = -1;
   ident = -1;
+  uuid = false;
+  uuid0 = 0;
+  uuid1 = 0;
+  uuid2 = 0;
+  uuid3 = 0;
   private res: unknown = undefined;
   private rp: unknown = undefined;
   private re: unknown = undefined;

@@ -33,7 +33,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 6;
+const ABI = 7;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -58,8 +58,9 @@ const F_U_CONTEXT = 20;
 const F_U_ISSUER = 21;
 const F_U_ISSUER_ARN = 22;
 const NFIELDS = 23;
-/** row words before the fields: kind, plain bits, dup, pair id, identity id (native/scan.c) */
-const ROW_FIELDS = 5;
+/** row words before the fields: kind, plain bits, dup, pair id, identity id, uuid flag and its
+ * four words (native/scan.c) */
+const ROW_FIELDS = 10;
 const ROW_WORDS = ROW_FIELDS + 2 * NFIELDS;
 
 interface Exports {
@@ -191,6 +192,13 @@ function fill(
   rec.dup = deduped ? rows[b + 2] : -1;
   rec.pair = rows[b + 3];
   rec.ident = ident;
+  rec.uuid = rows[b + 5] === 1;
+  if (rec.uuid) {
+    rec.uuid0 = rows[b + 6];
+    rec.uuid1 = rows[b + 7];
+    rec.uuid2 = rows[b + 8];
+    rec.uuid3 = rows[b + 9];
+  }
   rec.eventID = field(text, utf8, rows, b, F_EVENT_ID);
   rec.eventType = field(text, utf8, rows, b, F_EVENT_TYPE);
   rec.eventCategory = field(text, utf8, rows, b, F_EVENT_CATEGORY);

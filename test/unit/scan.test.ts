@@ -25,7 +25,8 @@ import {
   parseText,
   type ParseOptions,
 } from '../../workers/parse.ts';
-import { hasControlBytes, Scanner, StreamScanner, type ScannedRecord } from '../../workers/scan.ts';
+import { parseUuid } from '../../workers/eventids.ts';
+import { hasControlBytes, ScannedRecord, Scanner, StreamScanner } from '../../workers/scan.ts';
 import { wasmScanDocument, wasmScannerError, WasmRecordStream } from '../../workers/wasm.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
@@ -137,7 +138,17 @@ const FIELDS = [
   'responseElements',
 ] as const;
 
+/** Records whose uuid words fieldsOf checked (the WebAssembly scanner's), so a test sees some were. */
+let uuidsChecked = 0;
+
 function fieldsOf(r: ScannedRecord | Rec): Rec {
+  if (r instanceof ScannedRecord && r.uuid) {
+    // The scanner's words are the ones EventIdSet reads from the string.
+    const words = new Int32Array(4);
+    expect(parseUuid(r.eventID as string, words)).toBe(true);
+    expect([r.uuid0, r.uuid1, r.uuid2, r.uuid3]).toEqual([...words]);
+    uuidsChecked++;
+  }
   const out: Rec = {};
   for (const f of FIELDS) out[f] = (r as Rec)[f];
   out.userIdentity = r === null ? undefined : (r as Rec).userIdentity;
@@ -735,6 +746,31 @@ describe('the WebAssembly stream', () => {
       expect(wasmStreamed(bytes, [], 1 << 26, step)).toEqual(parsed(text));
     }
   });
+
+  it('gives a plain lowercase UUID eventID as its words, and dedups as JSON.parse does', () => {
+    const id = '6f1c0a2e-93b4-4d7a-b8e1-0c5d2f9a7b36';
+    const upper = id.toUpperCase();
+    const escaped = `\\u0036${id.slice(1)}`; // the same id, its first digit escaped
+    const record = (eventId: string) =>
+      `{"eventID":"${eventId}","eventType":"AwsApiCall","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2026-06-01T00:00:00Z","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/u","accountId":"123456789012"}}`;
+    const ids = [id, upper, escaped, `${id.slice(0, 35)}g`, id, upper, 'not-a-uuid', 'not-a-uuid'];
+    const text = `{"Records":[${ids.map(record).join(',')}]}`;
+    const flags: boolean[] = [];
+    const stream = new WasmRecordStream((r) => flags.push(r!.uuid), 1 << 26);
+    expect(feed(stream, Buffer.from(text), [])).toBe(true);
+    expect(flags).toEqual([true, false, false, false, true, false, false, false]);
+    // id, escaped id and the second id are one; upper twice; not-a-uuid twice: 4 duplicates,
+    // whatever the pieces (each piece its own epoch: no exact dup hints there)
+    const reference = referenceWhole(Buffer.from(text), 0);
+    for (const pieceBytes of [64, 300, 1 << 20]) {
+      const delta = wasmStreamDelta(Buffer.from(text), [], pieceBytes)!;
+      expect(delta.stats.duplicateRecords).toBe(4);
+      expect(outcome({ ok: true, delta })).toEqual(reference);
+    }
+  });
+
+  it('checked the UUID words of the scanner on the documents above', () =>
+    expect(uuidsChecked).toBeGreaterThan(1000));
 
   it('scans a chunk in pieces, and a record longer than a piece across them', () => {
     const text = doc(30, `,"blob":"${'z'.repeat(5_000)}"`);
