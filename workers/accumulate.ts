@@ -129,6 +129,11 @@ export class Accumulator {
     this.maxDistinct = opts.maxDistinctPerFile ?? DEFAULT_ACCUMULATOR_OPTIONS.maxDistinctPerFile!;
   }
 
+  /** About how many records will come (a streamed file's size hint): sizes the eventID set. */
+  expectRecords(records: number): void {
+    this.eventIds.reserve(records);
+  }
+
   add(record: unknown): void {
     const stats = this.stats;
     stats.records++;

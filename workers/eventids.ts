@@ -10,6 +10,8 @@
 import { flat } from './scan.ts';
 
 const INITIAL_SLOTS = 1024; // a power of two
+/** reserve() sizes the table for at most this many slots up front (8 MB); past it, it grows. */
+const MAX_RESERVED_SLOTS = 1 << 19;
 /** Grow past this share of slots used (probe sequences stay short). */
 const MAX_LOAD = 0.7;
 const UUID_LENGTH = 36;
@@ -72,6 +74,17 @@ export class EventIdSet {
         return true;
       }
     }
+  }
+
+  /**
+   * Sizes the empty table for about `ids` ids (up to MAX_RESERVED_SLOTS), so a large file does
+   * not rehash it at every doubling: growth's random writes were 2% of the 315 MB file's profile.
+   */
+  reserve(ids: number): void {
+    if (this.count > 0) return;
+    let slots = this.words.length >> 2;
+    while (slots < MAX_RESERVED_SLOTS && slots * MAX_LOAD < ids) slots *= 2;
+    if (slots > this.words.length >> 2) this.words = new Int32Array(slots * 4);
   }
 
   get size(): number {

@@ -61,6 +61,21 @@ describe('EventIdSet', () => {
     expect(set.tableBytes).toBeLessThanOrEqual(262_144 * 16);
   });
 
+  it('reserve() sizes the empty table once, up to 8 MB, and changes no answer', () => {
+    const set = new EventIdSet();
+    set.reserve(300_000);
+    expect(set.tableBytes).toBe(524_288 * 16); // 300,000 / 0.7 slots, rounded up to a power of two
+    const ids = Array.from({ length: 300_000 }, () => randomUUID());
+    for (const s of ids) expect(set.add(s)).toBe(true);
+    expect(set.tableBytes).toBe(524_288 * 16); // no growth on the way
+    for (const s of ids.slice(0, 1000)) expect(set.add(s)).toBe(false);
+    set.reserve(10_000_000); // not empty: no effect
+    expect(set.tableBytes).toBe(524_288 * 16);
+    const huge = new EventIdSet();
+    huge.reserve(1e9);
+    expect(huge.tableBytes).toBe(8 * 1024 * 1024);
+  });
+
   it('tells ids apart that differ in one bit of any word, and by case', () => {
     const base = '0123abcd-4567-89ab-cdef-0123456789ab';
     const set = new EventIdSet();
