@@ -15,6 +15,13 @@ export function defaultThreads(): number {
 
 /** Tasks piscina may queue per thread beyond the one it runs. */
 const QUEUED_PER_THREAD = 4;
+/**
+ * Tasks piscina hands a worker at once. The worker runs them one after the other (task.ts), so a
+ * worker holds at most one file's parse state; the second is there to start the moment the first
+ * is done. With one, a worker waited ~10% of its time for the main thread to take its result
+ * (deserialize the delta) and send the next task (bench/README.md).
+ */
+const TASKS_PER_WORKER = 2;
 
 export class ParserPool {
   private readonly piscina: Piscina<ParseTask, ParseResult>;
@@ -33,6 +40,7 @@ export class ParserPool {
       // Callers bound what they submit; the pool's own queue only smooths bursts.
       maxQueue: opts.threads * QUEUED_PER_THREAD,
       idleTimeout: 30_000,
+      concurrentTasksPerWorker: TASKS_PER_WORKER,
     });
     this.capacity = opts.threads * (1 + QUEUED_PER_THREAD);
   }

@@ -11,7 +11,21 @@ export interface ParseTask {
 // Loaded once per worker thread, at first use.
 let catalog: ReturnType<typeof loadCatalog> | undefined;
 
-export default async function parseTask(task: ParseTask): Promise<ParseResult> {
+/** The task this worker runs or last ran: the next waits for it (one file at a time). */
+let current: Promise<unknown> = Promise.resolve();
+
+/**
+ * Piscina gives this worker up to two tasks at once (src/pool.ts) so that the next one is here
+ * when a file is done; they run in turn, never interleaved: two streamed files at once would
+ * hold two files' state in one thread.
+ */
+export default function parseTask(task: ParseTask): Promise<ParseResult> {
+  const run = current.then(() => parseOne(task));
+  current = run;
+  return run;
+}
+
+async function parseOne(task: ParseTask): Promise<ParseResult> {
   catalog ??= loadCatalog();
   try {
     return await parseLogFile(task.bytes, catalog, task.opts);

@@ -14,6 +14,7 @@ import { listLocal } from '../../src/sources/local.ts';
 import { openStore } from '../../src/state/open.ts';
 import type { Store } from '../../src/state/store.ts';
 import { DEFAULT_PARSE_OPTIONS } from '../../workers/parse.ts';
+import parseTask from '../../workers/task.ts';
 import { withCommit } from '../helpers/store.ts';
 
 const SAMPLES = path.resolve(
@@ -182,5 +183,37 @@ describe('iam:PassRole through an EC2 instance profile', () => {
       },
     ]);
     expect(policy!.inferred).toEqual(['iam:PassRole']);
+  });
+});
+
+describe('the parser task (workers/task.ts)', () => {
+  it('runs the tasks piscina hands a worker at once one after the other, never interleaved', async () => {
+    const record = (i: number) => ({
+      eventVersion: '1.08',
+      eventID: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      eventType: 'AwsApiCall',
+      eventTime: '2026-06-01T00:00:00Z',
+      eventSource: 's3.amazonaws.com',
+      eventName: 'GetObject',
+      awsRegion: 'us-east-1',
+      userIdentity: {
+        type: 'IAMUser',
+        arn: 'arn:aws:iam::123456789012:user/u',
+        accountId: '123456789012',
+      },
+      requestParameters: { bucketName: 'b', key: `k${i}` },
+    });
+    const file = (n: number) =>
+      gzipSync(JSON.stringify({ Records: Array.from({ length: n }, (_, i) => record(i)) }));
+    // Streamed (over the whole-file bound): it awaits its inflate chunks, so a task started
+    // beside it would finish first if the two interleaved.
+    const opts = { ...DEFAULT_PARSE_OPTIONS, wholeFileMaxBytes: 4096 };
+    const done: string[] = [];
+    const big = parseTask({ bytes: file(5000), opts }).then((r) => (done.push('big'), r));
+    const small = parseTask({ bytes: file(1), opts }).then((r) => (done.push('small'), r));
+    const [a, b] = await Promise.all([big, small]);
+    expect(done).toEqual(['big', 'small']);
+    expect(a.ok && a.delta.stats.records).toBe(5000);
+    expect(b.ok && b.delta.stats.records).toBe(1);
   });
 });
