@@ -57,6 +57,23 @@ describe('policy cache', () => {
     expect(c.size).toEqual({ entries: 2, bytes: 2 });
   });
 
+  it('gives an entry read since it was stored (or last spared) a second chance, once', () => {
+    const c = new VersionedCache(3);
+    for (const k of ['a', 'b', 'c']) c.set(k, 1, Buffer.from(k));
+    c.get('a', 1);
+    c.get('b', 1);
+    c.set('d', 1, Buffer.from('d')); // a and b were read: spared, c goes
+    expect(c.get('c', 1)).toBeUndefined();
+    expect(c.size.entries).toBe(3);
+    c.set('e', 1, Buffer.from('e')); // order d, a, b, none read since: d goes
+    expect(c.get('d', 1)).toBeUndefined();
+    expect(c.get('a', 1)).toBeDefined(); // read again
+    c.set('f', 1, Buffer.from('f')); // order a, b, e: a spared, b goes
+    expect(c.get('b', 1)).toBeUndefined();
+    expect(c.get('a', 1)).toBeDefined();
+    expect(c.size).toEqual({ entries: 3, bytes: 3 });
+  });
+
   it('keeps its bytes under the bound, oldest out first, and never holds an oversized value', () => {
     const c = new VersionedCache(100, 10);
     c.set('a', 1, Buffer.alloc(4));
