@@ -21,6 +21,48 @@ export function policyChars(doc: PolicyDocument): number {
   return JSON.stringify(doc).length;
 }
 
+/** Serialized lengths of strings seen before, bounded: a policy names the same ARNs each time. */
+const MAX_MEMO_STRINGS = 16_384;
+const stringChars = new Map<string, number>();
+
+/** JSON.stringify(s).length, memoized. */
+function jsonChars(s: string): number {
+  let n = stringChars.get(s);
+  if (n === undefined) {
+    if (stringChars.size >= MAX_MEMO_STRINGS) stringChars.clear();
+    n = JSON.stringify(s).length;
+    stringChars.set(s, n);
+  }
+  return n;
+}
+
+function valueChars(v: string[] | string): number {
+  if (typeof v === 'string') return jsonChars(v);
+  let n = 1 + v.length; // brackets and commas (an empty list: "[]")
+  for (const s of v) n += jsonChars(s);
+  return v.length ? n : 2;
+}
+
+/** `{"Sid":…,"Effect":…,"Action":…,"Resource":…}` less the four values */
+const PLAIN_STATEMENT_CHARS =
+  JSON.stringify({ Sid: '', Effect: '', Action: '', Resource: '' }).length - 8;
+
+/**
+ * JSON.stringify(statement).length. A statement of the four usual members is summed from its
+ * strings' lengths, each serialized once and remembered (the 500-action bench principal's 194
+ * statements were a fifth of policyFor's time serialized whole); any other shape is serialized.
+ */
+export function statementChars(st: Statement): number {
+  if (st.Condition !== undefined || Object.keys(st).length !== 4) return JSON.stringify(st).length;
+  return (
+    PLAIN_STATEMENT_CHARS +
+    jsonChars(st.Sid) +
+    jsonChars(st.Effect) +
+    valueChars(st.Action) +
+    valueChars(st.Resource)
+  );
+}
+
 /**
  * Statements → documents of at most `maxChars` each, first fit in statement order (deterministic).
  * A statement too large for a document of its own is cut into parts over its Action and Resource
@@ -33,10 +75,10 @@ export function splitStatements(
   const room = maxChars - EMPTY_DOC_CHARS;
   const docs: { statements: Statement[]; chars: number }[] = [];
   for (const statement of statements) {
-    const chars = JSON.stringify(statement).length;
+    const chars = statementChars(statement);
     const parts = chars <= room ? [statement] : splitStatement(statement, room);
     for (const part of parts) {
-      const partChars = part === statement ? chars : JSON.stringify(part).length;
+      const partChars = part === statement ? chars : statementChars(part);
       // +1: the comma before every statement but the first
       const doc = docs.find((d) => d.chars + 1 + partChars <= maxChars);
       if (doc) {

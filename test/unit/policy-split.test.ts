@@ -2,7 +2,12 @@
 // statements cut over their lists, and the properties that nothing is lost and nothing is too large.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_POLICY_CHARS, policyChars, splitStatements } from '../../src/policy/split.ts';
+import {
+  MAX_POLICY_CHARS,
+  policyChars,
+  splitStatements,
+  statementChars,
+} from '../../src/policy/split.ts';
 import type { PolicyDocument, Statement } from '../../src/policy/types.ts';
 
 const stmt = (Sid: string, Action: string[] | string, Resource: string[] | string): Statement => ({
@@ -159,3 +164,39 @@ describe('splitStatements properties', () => {
 function stripUndefined(s: Statement): Statement {
   return s.Condition ? s : { Sid: s.Sid, Effect: s.Effect, Action: s.Action, Resource: s.Resource };
 }
+
+describe('statementChars', () => {
+  // Strings JSON escapes or writes longer: quotes, backslashes, control characters, lone
+  // surrogates, and characters outside ASCII (written as they are, one UTF-16 unit each).
+  const text = fc.string({
+    unit: fc.oneof(
+      fc.constantFrom('a', 'Z', '0', ':', '/', '*', '$', '{', '"', '\\', '\n', '\u0001', '\u007f'),
+      fc.constantFrom('é', '€', '😀', '\ud800', '\udfff', '\u2028'),
+    ),
+    maxLength: 30,
+  });
+  const value = fc.oneof(text, fc.array(text, { maxLength: 6 }));
+  const statement = fc.record(
+    { Sid: text, Effect: fc.constant('Allow' as const), Action: value, Resource: value },
+    { requiredKeys: ['Sid', 'Effect', 'Action', 'Resource'] },
+  );
+  const withCondition = fc
+    .tuple(statement, text, text)
+    .map(([st, k, v]) => ({ ...st, Condition: { StringEquals: { [k]: v } } }));
+
+  it('is JSON.stringify(statement).length, for any strings, twice (memoized)', () => {
+    fc.assert(
+      fc.property(fc.oneof(statement, withCondition), (st: Statement) => {
+        const want = JSON.stringify(st).length;
+        expect(statementChars(st)).toBe(want);
+        expect(statementChars(st)).toBe(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('counts an empty list as []', () => {
+    const st = stmt('S', [], 'arn:aws:s3:::b');
+    expect(statementChars(st)).toBe(JSON.stringify(st).length);
+  });
+});
