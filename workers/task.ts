@@ -21,7 +21,7 @@ let current: Promise<unknown> = Promise.resolve();
  */
 export default function parseTask(task: ParseTask): Promise<ParseResult> {
   const run = current.then(() => parseOne(task));
-  current = run;
+  current = run.catch(() => undefined); // a task that failed (no catalog) does not fail the next
   return run;
 }
 

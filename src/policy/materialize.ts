@@ -127,12 +127,13 @@ function resourcesFor(
   return arns.includes('*') ? ANY : sortedUnique(arns);
 }
 
-const required = new WeakMap<ActionInfo, readonly ResourceTypeInfo[]>();
+const requiredByAction = new WeakMap<ActionInfo, readonly ResourceTypeInfo[]>();
 
 /** The action's required resource types (the catalog keeps its infos, so once per action). */
 function requiredTypes(info: ActionInfo): readonly ResourceTypeInfo[] {
-  let list = required.get(info);
-  if (list === undefined) required.set(info, (list = info.resourceTypes.filter((t) => t.required)));
+  let list = requiredByAction.get(info);
+  if (list === undefined)
+    requiredByAction.set(info, (list = info.resourceTypes.filter((t) => t.required)));
   return list;
 }
 
