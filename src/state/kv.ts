@@ -42,6 +42,11 @@ export interface KvReader {
   get(table: Table, key: Key): unknown;
   /** Entries with start <= key < end, ascending; the whole table when both are omitted. */
   range(table: Table, start?: Key, end?: Key): Iterable<{ key: Key; value: unknown }>;
+  /**
+   * The value's encoded bytes (msgpack) where the layer stores bytes (LMDB), valid until the next
+   * read; absent on the memory layer, which stores values as they are.
+   */
+  bytes?(table: Table, key: Key): Uint8Array | undefined;
 }
 
 export interface KvWriter extends KvReader {

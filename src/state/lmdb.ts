@@ -45,6 +45,7 @@ export class LmdbKv implements Kv {
       get: (t, k) => this.db(t).get(k),
       range: (t, s, e) =>
         this.db(t).getRange({ start: s, end: e }) as Iterable<{ key: Key; value: unknown }>,
+      bytes: (t, k) => this.db(t).getBinaryFast(k),
     };
   }
 
