@@ -37,13 +37,14 @@ enum {
 // a backslash, and as bytes without a byte >= 0x80), dup (1: its eventID, a plain string, is an
 // earlier record's), pair (an id per distinct plain (eventSource, eventName) in this document, or
 // -1), identity (an id per distinct userIdentity object as principalOf reads it: type, arn,
-// accountId, invokedBy, sessionContext and its sessionIssuer and arn; or -1), uuid (1 when the
-// eventID is a plain lowercase 8-4-4-4-12 UUID, then its 128 bits in the next four words, eight
-// hex digits each, first digit highest), then start and end of each field's value (start -1 when
-// absent)]. Ids compare raw text: two spellings of one value get two ids, which costs the caller
-// a second lookup, never a wrong answer. dup is exact only when ids_deduped() says so (no
-// eventID in the document was an escaped string and the table did not fill); where it is not (a
-// streamed piece), the caller dedups by the uuid words, or by the string.
+// accountId, invokedBy, sessionContext and its sessionIssuer and arn; or -1), uuid (1 when dup is
+// not exact and the eventID is a plain lowercase 8-4-4-4-12 UUID, then its 128 bits in the next
+// four words, eight hex digits each, first digit highest), then start and end of each field's
+// value (start -1 when absent)]. Ids compare raw text: two spellings of one value get two ids,
+// which costs the caller a second lookup, never a wrong answer. dup is exact only when
+// ids_deduped() says so (no eventID in the document was an escaped string and the table did not
+// fill); where it is not (a streamed piece), the caller dedups by the uuid words, or by the
+// string.
 #define ROW_FIELDS 10
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000

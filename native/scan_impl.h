@@ -392,11 +392,6 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   row[5] = 0;
   if (row[0] != 0) return;
 
-  // eventID as a UUID: its bits, for the caller's dedup where dup is not exact (a stream).
-  i32 at = row[FS(F_EVENT_ID)];
-  if (at >= 0 && S[at] == '"' && PLAIN(row, F_EVENT_ID) && row[FS(F_EVENT_ID) + 1] - at == 38)
-    row[5] = SUFFIX(uuid_words)(at + 1, row + 6);
-
   // eventID: a plain string is looked up among the earlier ones; an escaped one would have to be
   // decoded to compare, so the caller dedups the whole document itself.
   i32 s = row[FS(F_EVENT_ID)];
@@ -423,6 +418,13 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
       }
     }
   }
+
+  // Where dup is not exact (a streamed piece, or the table gave up), the caller dedups by value:
+  // a plain UUID eventID's bits spare it parsing them. Rows before the table gave up have none;
+  // the caller parses the same bits from their strings.
+  if (ids_off && s >= 0 && S[s] == '"' && PLAIN(row, F_EVENT_ID) &&
+      row[FS(F_EVENT_ID) + 1] - s == 38)
+    row[5] = SUFFIX(uuid_words)(s + 1, row + 6);
 
   // (eventSource, eventName), both plain strings: a pair id.
   if (PLAIN(row, F_SOURCE) && PLAIN(row, F_NAME) && row[FS(F_SOURCE)] >= 0 &&

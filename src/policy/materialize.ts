@@ -137,9 +137,12 @@ function requiredTypes(info: ActionInfo): readonly ResourceTypeInfo[] {
   return list;
 }
 
-/** Memo ARNs per type a memo holds before it starts over (bounded: samples are all-time). */
+/** ARNs a type's memo holds before it starts over (bounded: samples are all-time). */
 const MAX_MEMO_ARNS = 4096;
-const matched = new WeakMap<ResourceTypeInfo, Map<string, boolean>>();
+
+/** Per resource type (the catalog keeps its infos): one matcher for all its ARN formats, and
+ * what it answered for the ARNs tested so far. */
+const typeStates = new WeakMap<ResourceTypeInfo, { re: RegExp; memo: Map<string, boolean> }>();
 
 /**
  * Whether `arn` has the shape of one of the type's formats. Memoized: a policy query tests the
@@ -147,28 +150,19 @@ const matched = new WeakMap<ResourceTypeInfo, Map<string, boolean>>();
  * tenth of policyFor's time for a 500-action principal).
  */
 function matches(type: ResourceTypeInfo, arn: string): boolean {
-  let memo = matched.get(type);
-  if (memo === undefined) matched.set(type, (memo = new Map()));
-  let hit = memo.get(arn);
+  let state = typeStates.get(type);
+  if (state === undefined) {
+    const sources = type.arnFormats.map((f) => arnMatcher(f).source);
+    const re = sources.length ? new RegExp(sources.map((x) => `(?:${x})`).join('|')) : /(?!)/;
+    typeStates.set(type, (state = { re, memo: new Map() }));
+  }
+  let hit = state.memo.get(arn);
   if (hit === undefined) {
-    if (memo.size >= MAX_MEMO_ARNS) memo.clear();
-    hit = typeMatcher(type).test(arn);
-    memo.set(arn, hit);
+    if (state.memo.size >= MAX_MEMO_ARNS) state.memo.clear();
+    hit = state.re.test(arn);
+    state.memo.set(arn, hit);
   }
   return hit;
-}
-
-const typeMatchers = new WeakMap<ResourceTypeInfo, RegExp>();
-
-/** One matcher for every ARN format of a resource type (the catalog keeps its infos). */
-function typeMatcher(type: ResourceTypeInfo): RegExp {
-  let re = typeMatchers.get(type);
-  if (re === undefined) {
-    const sources = type.arnFormats.map((f) => arnMatcher(f).source);
-    re = sources.length ? new RegExp(sources.map((x) => `(?:${x})`).join('|')) : /(?!)/;
-    typeMatchers.set(type, re);
-  }
-  return re;
 }
 
 const matchers = new Map<string, RegExp>();

@@ -747,7 +747,7 @@ describe('the WebAssembly stream', () => {
     }
   });
 
-  it('gives a plain lowercase UUID eventID as its words, and dedups as JSON.parse does', () => {
+  it('gives a plain lowercase UUID eventID as its words, and dedups as JSON.parse does', async () => {
     const id = '6f1c0a2e-93b4-4d7a-b8e1-0c5d2f9a7b36';
     const upper = id.toUpperCase();
     const escaped = `\\u0036${id.slice(1)}`; // the same id, its first digit escaped
@@ -767,6 +767,9 @@ describe('the WebAssembly stream', () => {
       expect(delta.stats.duplicateRecords).toBe(4);
       expect(outcome({ ok: true, delta })).toEqual(reference);
     }
+    // Whole, the escaped id turns the scanner's exact dedup off from its row on: the rows before
+    // it carry no words (their strings are parsed), the rows after do; the same delta.
+    await expectSame(Buffer.from(text));
   });
 
   it('checked the UUID words of the scanner on the documents above', () =>
