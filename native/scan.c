@@ -13,7 +13,7 @@
 // are decoded and matched as JSON.parse reads them; duplicate keys: the last one wins.
 //
 // Build: npm run build:wasm (clang --target=wasm32, no libc). Memory: [input][rows], grown on
-// demand; a row is ROW_WORDS int32 (see below), so 224 bytes per record.
+// demand; a row is ROW_WORDS int32 (see below), so 228 bytes per record.
 
 #include <wasm_simd128.h>
 
@@ -22,7 +22,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 7
+#define ABI 8
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -44,8 +44,10 @@ enum {
 // which costs the caller a second lookup, never a wrong answer. dup is exact only when
 // ids_deduped() says so (no eventID in the document was an escaped string and the table did not
 // fill); where it is not (a streamed piece), the caller dedups by the uuid words, or by the
-// string.
-#define ROW_FIELDS 10
+// string. Last, inputs: an id per distinct (eventName, awsRegion, recipientAccountId, resources,
+// requestParameters, responseElements) of this document, by their whole text, or -1: with the
+// identity id, everything resourcesOf reads of a record.
+#define ROW_FIELDS 11
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000
 
@@ -71,11 +73,19 @@ static i32 pairs_used;
 static u32 ident_gen[IDENT_SLOTS], ident_hash[IDENT_SLOTS];
 static i32 ident_row[IDENT_SLOTS], ident_id[IDENT_SLOTS];
 static i32 idents_used;
+#define INPUT_SLOTS (1 << 15)
+static u32 input_gen[INPUT_SLOTS], input_hash[INPUT_SLOTS];
+static i32 input_row[INPUT_SLOTS], input_id[INPUT_SLOTS];
+static i32 inputs_used, inputs_off; // off: a streamed piece (too few records to repeat)
 
 // The members of userIdentity that principalOf reads (its result depends on nothing else).
 static const i32 IDENTITY_KEY[] = {F_U_TYPE,    F_U_ARN,    F_U_ACCOUNT,   F_U_INVOKED_BY,
                                    F_U_CONTEXT, F_U_ISSUER, F_U_ISSUER_ARN};
 #define IDENTITY_KEY_N (sizeof IDENTITY_KEY / sizeof IDENTITY_KEY[0])
+// The fields besides userIdentity that resourcesOf reads (src/catalog/resources.ts).
+static const i32 INPUTS_KEY[] = {F_NAME,      F_REGION,  F_RECIPIENT,
+                                 F_RESOURCES, F_REQUEST, F_RESPONSE};
+#define INPUTS_KEY_N (sizeof INPUTS_KEY / sizeof INPUTS_KEY[0])
 
 // Streaming state across elements() calls: where in the Records array the next text starts,
 // and where this call's text stopped being consumed (bytes).
@@ -89,7 +99,7 @@ static i32 HIGH;
 
 static void new_document(void) {
   gen++;
-  ids_used = ids_off = pairs_used = idents_used = 0;
+  ids_used = ids_off = pairs_used = idents_used = inputs_used = inputs_off = 0;
   HIGH = 0;
 }
 

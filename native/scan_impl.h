@@ -327,6 +327,37 @@ static u32 SUFFIX(hash_range)(u32 h, i32 start, i32 end) {
   return (h ^ (u32)(end - start)) * 16777619u;
 }
 
+// As hash_range, eight bytes a step (whole values such as requestParameters run to hundreds).
+static u32 SUFFIX(hash_bytes)(u32 h, i32 start, i32 end) {
+  const u8 *p = (const u8 *)S + start;
+  i32 n = end - start, k = 0;
+  unsigned long long x = h;
+  for (; k + 8 <= n; k += 8) {
+    unsigned long long w;
+    __builtin_memcpy(&w, p + k, 8);
+    x = (x ^ w) * 0x9E3779B97F4A7C15ull;
+    x ^= x >> 29;
+  }
+  for (; k < n; k++) x = (x ^ p[k]) * 0x100000001B3ull;
+  x ^= (unsigned long long)n;
+  x *= 0x9E3779B97F4A7C15ull;
+  return (u32)(x >> 32) ^ (u32)x;
+}
+
+static int SUFFIX(same_bytes)(i32 a, i32 b, i32 n) {
+  const u8 *p = (const u8 *)S + a, *q = (const u8 *)S + b;
+  i32 k = 0;
+  for (; k + 8 <= n; k += 8) {
+    unsigned long long x, y;
+    __builtin_memcpy(&x, p + k, 8);
+    __builtin_memcpy(&y, q + k, 8);
+    if (x != y) return 0;
+  }
+  for (; k < n; k++)
+    if (p[k] != q[k]) return 0;
+  return 1;
+}
+
 static int SUFFIX(same_range)(i32 a, i32 a_end, i32 b, i32 b_end) {
   if (a_end - a != b_end - b) return 0;
   for (i32 k = 0; k < a_end - a; k++)
@@ -350,6 +381,20 @@ static u32 SUFFIX(hash_field)(u32 h, const i32 *row, i32 f, int shallow) {
   if (s < 0) return h;
   if (shallow && S[s] == '{') return (h ^ '{') * 16777619u;
   return SUFFIX(hash_range)(h, s, row[FS(f) + 1]);
+}
+
+// Field f of rows a and b by its whole text (and plainness), as same_field without `shallow`.
+static int SUFFIX(same_value)(const i32 *a, const i32 *b, i32 f) {
+  i32 sa = a[FS(f)], sb = b[FS(f)];
+  if (sa < 0 || sb < 0) return sa < 0 && sb < 0;
+  i32 n = a[FS(f) + 1] - sa;
+  return PLAIN(a, f) == PLAIN(b, f) && n == b[FS(f) + 1] - sb && SUFFIX(same_bytes)(sa, sb, n);
+}
+
+static u32 SUFFIX(hash_value)(u32 h, const i32 *row, i32 f) {
+  i32 s = row[FS(f)];
+  h = (h ^ (u32)(f + 1) ^ (s < 0 ? 0x100u : PLAIN(row, f) ? 0x200u : 0x400u)) * 16777619u;
+  return s < 0 ? h : SUFFIX(hash_bytes)(h, s, row[FS(f) + 1]);
 }
 
 static const i32 *SUFFIX(row_at)(i32 index) {
@@ -390,6 +435,7 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   row[3] = -1;
   row[4] = -1;
   row[5] = 0;
+  row[10] = -1;
   if (row[0] != 0) return;
 
   // eventID: a plain string is looked up among the earlier ones; an escaped one would have to be
@@ -469,6 +515,30 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
         row[4] = ident_id[slot];
         break;
       }
+    }
+  }
+
+  // What resourcesOf reads besides userIdentity: an id per distinct text of those fields.
+  if (inputs_off) return;
+  u32 h = 2166136261u;
+  for (u32 k = 0; k < INPUTS_KEY_N; k++) h = SUFFIX(hash_value)(h, row, INPUTS_KEY[k]);
+  for (u32 slot = h & (INPUT_SLOTS - 1);; slot = (slot + 1) & (INPUT_SLOTS - 1)) {
+    if (input_gen[slot] != gen) {
+      if (inputs_used >= INPUT_SLOTS / 2) break;
+      input_gen[slot] = gen;
+      input_hash[slot] = h;
+      input_row[slot] = index;
+      input_id[slot] = inputs_used++;
+      row[10] = input_id[slot];
+      break;
+    }
+    if (input_hash[slot] != h) continue;
+    const i32 *o = SUFFIX(row_at)(input_row[slot]);
+    u32 k = 0;
+    while (k < INPUTS_KEY_N && SUFFIX(same_value)(row, o, INPUTS_KEY[k])) k++;
+    if (k == INPUTS_KEY_N) {
+      row[10] = input_id[slot];
+      break;
     }
   }
 }
@@ -563,6 +633,7 @@ static i32 SUFFIX(elements)(const CH *text, i32 n, int final) {
   S = text;
   new_document();
   ids_off = 1; // the caller dedups eventIDs over the whole stream itself: no id table
+  inputs_off = 1; // a piece holds a few dozen records: the inputs ids would rarely repeat
   i32 count = 0;
   i32 i = 0;
   stream_consumed = 0;

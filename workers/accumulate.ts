@@ -5,7 +5,7 @@ import type { Catalog } from '../src/catalog/types.ts';
 import { createMapper, DEFAULT_MAX_MEMO_PAIRS } from '../src/catalog/mapping.ts';
 import { principalOf, type PrincipalResult } from '../src/catalog/principal.ts';
 import { outcomeOf } from '../src/catalog/outcome.ts';
-import { resourcesOf } from '../src/catalog/resources.ts';
+import { identityContextKey, namesResources, resourcesOf } from '../src/catalog/resources.ts';
 import { passRoleEvent, passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
 import { mergeSample } from '../src/state/sample.ts';
 import { flat, ScannedRecord } from './scan.ts';
@@ -84,6 +84,10 @@ function sharedMapper(catalog: Catalog): (source: string, name: string) => reado
   return mapper;
 }
 
+// Inputs ids of one epoch are below this (native/scan.c: INPUT_SLOTS / 2).
+const INPUT_IDS = 2 ** 14;
+const NO_ARNS: readonly string[] = [];
+
 // Packs two small non-negative ints into one Map key: numbers hash faster than strings.
 const DAY_BITS = 2 ** 17; // days up to year 2328
 const ACTION_BITS = 2 ** 21; // 2M distinct actions per file is far beyond the catalog
@@ -116,6 +120,11 @@ export class Accumulator {
   private readonly pairPassRole: boolean[] = [];
   private readonly identPrincipal: PrincipalResult[] = [];
   private readonly identIndex: number[] = [];
+  /** resourcesOf's results by action index, then by context · INPUT_IDS + inputs id */
+  private readonly resourceMemo: (Map<number, readonly string[]> | undefined)[] = [];
+  /** by ident id: the number of its identityContextKey (contextIds, kept across epochs) */
+  private readonly identContext: number[] = [];
+  private readonly contextIds = new Map<string, number>();
   private epoch = 0;
   /** set once the file passed a bound: the rest is only counted, and the file is refused */
   overflow: string | undefined;
@@ -151,6 +160,8 @@ export class Accumulator {
       this.pairPassRole.length = 0;
       this.identPrincipal.length = 0;
       this.identIndex.length = 0;
+      this.resourceMemo.length = 0;
+      this.identContext.length = 0;
     }
     const eventId = r.eventID;
     if (hints !== undefined && hints.dup >= 0) {
@@ -258,7 +269,10 @@ export class Accumulator {
       use.count++;
       if (use.firstSeen === 0 || time < use.firstSeen) use.firstSeen = time;
       if (time > use.lastSeen) use.lastSeen = time;
-      const arns = resourcesOf(r, actionName, this.catalog);
+      const arns =
+        hints !== undefined
+          ? this.scannedResources(r, hints, a, actionName)
+          : resourcesOf(r, actionName, this.catalog);
       if (arns.length > 0) this.addResources(use, arns);
     }
     if (outcome === 'succeeded') {
@@ -357,6 +371,36 @@ export class Accumulator {
       this.uses.set(key, use);
     }
     return use;
+  }
+
+  /**
+   * resourcesOf for a scanned record, memoized by the scanner's ids of what it reads (inputs,
+   * and the identity's context): records of one file repeat those often (a role polling the same
+   * resources), and a hit skips parsing requestParameters and matching ARNs.
+   */
+  private scannedResources(
+    record: Record<string, unknown>,
+    hints: ScannedRecord,
+    a: number,
+    action: string,
+  ): readonly string[] {
+    const inputs = hints.inputs;
+    const ident = hints.ident;
+    if (inputs < 0 || ident < 0) return resourcesOf(record, action, this.catalog);
+    if (!namesResources(action, this.catalog)) return NO_ARNS;
+    let context: number | undefined = this.identContext[ident];
+    if (context === undefined) {
+      const key = identityContextKey(record.userIdentity);
+      context = this.contextIds.get(key);
+      if (context === undefined) this.contextIds.set(flat(key), (context = this.contextIds.size));
+      this.identContext[ident] = context;
+    }
+    let memo = this.resourceMemo[a];
+    if (memo === undefined) this.resourceMemo[a] = memo = new Map();
+    const key = context * INPUT_IDS + inputs;
+    let arns = memo.get(key);
+    if (arns === undefined) memo.set(key, (arns = resourcesOf(record, action, this.catalog)));
+    return arns;
   }
 
   private addResources(use: UseAcc, arns: readonly string[]): void {

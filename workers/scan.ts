@@ -125,12 +125,15 @@ export class ScannedRecord {
    * keys its memos by them instead of by string. pair and ident ids hold within one `epoch` (a
    * whole document, or one piece of a streamed one); the accumulator forgets them when it changes.
    * uuid: the eventID is a lowercase UUID whose 128 bits are uuid0..uuid3 (EventIdSet's words),
-   * which the accumulator dedups by where dup is not exact (a streamed piece).
+   * which the accumulator dedups by where dup is not exact (a streamed piece). inputs: an id per
+   * distinct text of eventName, awsRegion, recipientAccountId, resources, requestParameters and
+   * responseElements (what resourcesOf reads besides userIdentity), within the epoch.
    */
   dup = -1;
   epoch = 0;
   pair = -1;
   ident = -1;
+  inputs = -1;
   uuid = false;
   uuid0 = 0;
   uuid1 = 0;
@@ -209,7 +212,7 @@ export class ScannedRecord {
     this.recipientAccountId = undefined;
     this.identity = undefined;
     this.resStart = this.rpStart = this.reStart = -1;
-    this.dup = this.pair = this.ident = -1;
+    this.dup = this.pair = this.ident = this.inputs = -1;
   }
 }
 

@@ -730,6 +730,11 @@ function compile(action: string, catalog: Catalog, state: CatalogState): ActionE
   return { matcher: new RegExp('^(?:' + [...sources].join('|') + ')$'), rows, replacing };
 }
 
+/** Whether resourcesOf can name any resource for the action (else it returns none at once). */
+export function namesResources(action: string, catalog: Catalog): boolean {
+  return entryOf(action, catalog).matcher !== null;
+}
+
 /** The compiled entry of an action (exposed for tests and benchmarks). */
 export function matcherOf(action: string, catalog: Catalog): RegExp | null {
   return entryOf(action, catalog).matcher;
@@ -769,11 +774,8 @@ function rowApplies(row: ResourceRow, eventName: string): boolean {
  * (cn-… → aws-cn, us-gov-… → aws-us-gov, …), else aws.
  */
 export function partitionOf(record: Rec, region: string): string {
-  const arn = obj(record.userIdentity)?.arn;
-  if (typeof arn === 'string' && arn.startsWith('arn:aws')) {
-    const end = arn.indexOf(':', 4);
-    if (end > 4 && end < 32) return arn.slice(4, end);
-  }
+  const named = arnPartition(obj(record.userIdentity)?.arn);
+  if (named !== undefined) return named;
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
   if (region.startsWith('us-isob-')) return 'aws-iso-b';
@@ -784,6 +786,14 @@ export function partitionOf(record: Rec, region: string): string {
   return 'aws';
 }
 
+function arnPartition(arn: unknown): string | undefined {
+  if (typeof arn === 'string' && arn.startsWith('arn:aws')) {
+    const end = arn.indexOf(':', 4);
+    if (end > 4 && end < 32) return arn.slice(4, end);
+  }
+  return undefined;
+}
+
 function fillContext(record: Rec): void {
   const region = token(record.awsRegion) ?? '';
   cx.region = region;
@@ -791,6 +801,18 @@ function fillContext(record: Rec): void {
   const recipient = record.recipientAccountId;
   const caller = obj(record.userIdentity)?.accountId;
   cx.account = isAccount(recipient) ? recipient : isAccount(caller) ? caller : '';
+}
+
+/**
+ * What resourcesOf reads of a record's userIdentity: the partition its arn names ('' when none)
+ * and its accountId ('' when not an account id). Records alike in this and in eventName,
+ * awsRegion, recipientAccountId, resources, requestParameters and responseElements get the same
+ * resources for any action, so the accumulator memoizes by them (ScannedRecord.inputs).
+ */
+export function identityContextKey(userIdentity: unknown): string {
+  const u = obj(userIdentity);
+  const caller = u?.accountId;
+  return (arnPartition(u?.arn) ?? '') + '\u0000' + (isAccount(caller) ? caller : '');
 }
 
 function accept(arn: unknown, matcher: RegExp, out: string[] | undefined): string[] | undefined {

@@ -921,6 +921,109 @@ describe('scanner edge cases', () => {
     expect(hints).toEqual([[0, 0, 0], [0, 1, 0], [1, 0, 1], null]);
   });
 
+  // The resources memo (Accumulator.scannedResources) keys resourcesOf's result by the inputs id
+  // and the identity's context: every field resourcesOf reads must be in one or the other.
+  const call = (edit: (r: Rec) => void): Rec => {
+    const r: Rec = {
+      eventID: 'x',
+      eventName: 'Invoke',
+      eventSource: 'lambda.amazonaws.com',
+      eventTime: '2024-01-01T00:00:00Z',
+      awsRegion: 'eu-west-1',
+      recipientAccountId: '123456789012',
+      userIdentity: {
+        type: 'AssumedRole',
+        arn: 'arn:aws:sts::123456789012:assumed-role/r/s',
+        accountId: '123456789012',
+        sessionContext: { sessionIssuer: { arn: 'arn:aws:iam::123456789012:role/r' } },
+      },
+      requestParameters: { functionName: 'f' },
+      responseElements: null,
+    };
+    edit(r);
+    return r;
+  };
+  const session = (r: Rec, arn: string, accountId = '123456789012'): void => {
+    r.userIdentity = { ...(r.userIdentity as Rec), arn, accountId };
+  };
+  const variants: [string, (r: Rec) => void][] = [
+    ['as is', () => {}],
+    [
+      'another session of the role',
+      (r) => session(r, 'arn:aws:sts::123456789012:assumed-role/r/t'),
+    ],
+    ['another region', (r) => (r.awsRegion = 'us-east-2')],
+    ['another recipient account', (r) => (r.recipientAccountId = '210987654321')],
+    ['no recipient: the caller account', (r) => delete r.recipientAccountId],
+    [
+      'no recipient, another caller account',
+      (r) => {
+        delete r.recipientAccountId;
+        session(r, 'arn:aws:sts::123456789012:assumed-role/r/s', '111122223333');
+      },
+    ],
+    [
+      'a China-partition caller',
+      (r) => session(r, 'arn:aws-cn:sts::123456789012:assumed-role/r/s'),
+    ],
+    ['another event name', (r) => (r.eventName = 'InvokeAsync')],
+    ['another function', (r) => (r.requestParameters = { functionName: 'g' })],
+    ['a qualified name', (r) => (r.requestParameters = { functionName: 'f:live' })],
+    [
+      'a function ARN in the response',
+      (r) =>
+        (r.responseElements = { functionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:h' }),
+    ],
+    [
+      'a resources array',
+      (r) => (r.resources = [{ ARN: 'arn:aws:lambda:eu-west-1:123456789012:function:k' }]),
+    ],
+  ];
+
+  it('gives an inputs id per distinct text of the fields resourcesOf reads', () => {
+    const records = variants.map(([, edit]) => call(edit));
+    const text = `{"Records":[${[...records, ...records].map((r) => JSON.stringify(r)).join(',')}]}`;
+    const ids: number[] = [];
+    expect(wasmScanDocument(text, Buffer.from(text), (r) => ids.push(r!.inputs))).toBe(true);
+    const n = variants.length;
+    // A session or caller change is the identity's (ident), not an input; the rest differ.
+    expect(ids.slice(n)).toEqual(ids.slice(0, n));
+    expect(ids[1]).toBe(ids[0]);
+    expect(ids[5]).toBe(ids[4]);
+    expect(ids[6]).toBe(ids[0]);
+    const others = ids.slice(0, n).filter((_, i) => i !== 1 && i !== 5 && i !== 6);
+    expect(new Set(others).size).toBe(others.length);
+  });
+
+  it('memoizes resources only among records alike in everything resourcesOf reads', async () => {
+    // Each variant after the first, between two records as is: a memo keyed too coarsely gives
+    // it the first record's ARN, or the next record the variant's.
+    const records: Rec[] = [];
+    for (const [, edit] of variants)
+      records.push(
+        call(() => {}),
+        call(edit),
+        call(() => {}),
+      );
+    records.forEach((r, i) => (r.eventID = `e${i}`));
+    const text = `{"Records":[${records.map((r) => JSON.stringify(r)).join(',')}]}`;
+    await expectSame(Buffer.from(text));
+    const result = await parseLogFile(gzipSync(text), catalog, SCAN);
+    expect(result.ok).toBe(true);
+    const arns = result.ok ? result.delta.uses.flatMap((u) => u.resources) : [];
+    for (const arn of [
+      'arn:aws:lambda:eu-west-1:123456789012:function:f',
+      'arn:aws:lambda:us-east-2:123456789012:function:f',
+      'arn:aws:lambda:eu-west-1:210987654321:function:f',
+      'arn:aws:lambda:eu-west-1:111122223333:function:f',
+      'arn:aws-cn:lambda:eu-west-1:123456789012:function:f',
+      'arn:aws:lambda:eu-west-1:123456789012:function:g',
+      'arn:aws:lambda:eu-west-1:123456789012:function:h',
+      'arn:aws:lambda:eu-west-1:123456789012:function:k',
+    ])
+      expect(arns).toContain(arn);
+  });
+
   it('nesting deeper than the WebAssembly scanner follows goes to JSON.parse, same delta', async () => {
     const deep = '['.repeat(10_050) + ']'.repeat(10_050);
     const text = one(
