@@ -13,7 +13,7 @@
 // are decoded and matched as JSON.parse reads them; duplicate keys: the last one wins.
 //
 // Build: npm run build:wasm (clang --target=wasm32, no libc). Memory: [input][rows], grown on
-// demand; a row is ROW_WORDS int32 (see below), so 228 bytes per record.
+// demand; a row is ROW_WORDS int32 (see below), so 236 bytes per record.
 
 #include <wasm_simd128.h>
 
@@ -22,7 +22,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 8
+#define ABI 9
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -46,8 +46,10 @@ enum {
 // fill); where it is not (a streamed piece), the caller dedups by the uuid words, or by the
 // string. Last, inputs: an id per distinct (eventName, awsRegion, recipientAccountId, resources,
 // requestParameters, responseElements) of this document, by their whole text, or -1: with the
-// identity id, everything resourcesOf reads of a record.
-#define ROW_FIELDS 11
+// identity id, everything resourcesOf reads of a record. Then time: when eventTime is a plain
+// "YYYY-MM-DDTHH:MM:SSZ" of a real date from 1970 on (hour < 24, minute < 60, second < 61), its
+// day since 1970-01-01 and second of the day; else -1 and 0 (the caller parses the string).
+#define ROW_FIELDS 13
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000
 

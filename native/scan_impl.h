@@ -429,6 +429,43 @@ static int SUFFIX(uuid_words)(i32 at, i32 *out) {
   return 1;
 }
 
+static i32 SUFFIX(digits2)(i32 at) {
+  u32 a = S[at] - (u32)'0', b = S[at + 1] - (u32)'0';
+  return a <= 9 && b <= 9 ? (i32)(a * 10 + b) : -1;
+}
+
+// eventTime's day and second (row[11], row[12]; see scan.c) when the row's value is a plain
+// "YYYY-MM-DDTHH:MM:SSZ" of a real Gregorian date from 1970 on.
+static void SUFFIX(event_time)(i32 *row) {
+  row[11] = -1;
+  row[12] = 0;
+  i32 s = row[FS(F_TIME)];
+  if (s < 0 || !PLAIN(row, F_TIME) || row[FS(F_TIME) + 1] - s != 22) return;
+  i32 at = s + 1;
+  if (S[at + 4] != '-' || S[at + 7] != '-' || S[at + 10] != 'T' || S[at + 13] != ':' ||
+      S[at + 16] != ':' || S[at + 19] != 'Z')
+    return;
+  i32 c = SUFFIX(digits2)(at), y2 = SUFFIX(digits2)(at + 2), m = SUFFIX(digits2)(at + 5),
+      d = SUFFIX(digits2)(at + 8), hh = SUFFIX(digits2)(at + 11), mm = SUFFIX(digits2)(at + 14),
+      ss = SUFFIX(digits2)(at + 17);
+  if (c < 0 || y2 < 0 || m < 1 || m > 12 || d < 1 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
+      ss < 0 || ss > 60)
+    return;
+  i32 y = c * 100 + y2;
+  if (y < 1970) return;
+  static const u8 DAYS_IN[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > DAYS_IN[m - 1] + (m == 2 && leap)) return;
+  // Days from 1970-01-01 (the civil-from-days inverse, March-based years).
+  i32 yy = m <= 2 ? y - 1 : y;
+  i32 era = yy / 400;
+  i32 yoe = yy - era * 400;
+  i32 doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  i32 doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  row[11] = era * 146097 + doe - 719468;
+  row[12] = (hh * 60 + mm) * 60 + ss;
+}
+
 // Fills the row's interning words (see scan.c) once the record at `index` is scanned.
 static void SUFFIX(intern)(i32 *row, i32 index) {
   row[2] = 0;
@@ -436,7 +473,10 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   row[4] = -1;
   row[5] = 0;
   row[10] = -1;
+  row[11] = -1;
+  row[12] = 0;
   if (row[0] != 0) return;
+  SUFFIX(event_time)(row);
 
   // eventID: a plain string is looked up among the earlier ones; an escaped one would have to be
   // decoded to compare, so the caller dedups the whole document itself.

@@ -100,6 +100,7 @@ function sharedKnown(catalog: Catalog): Map<string, boolean> {
 // Inputs ids of one epoch are below this (native/scan.c: INPUT_SLOTS / 2).
 const INPUT_IDS = 2 ** 14;
 const NO_ARNS: readonly string[] = [];
+const DAY_MS = 86_400_000;
 
 // Packs two small non-negative ints into one Map key: numbers hash faster than strings.
 const DAY_BITS = 2 ** 17; // days up to year 2328
@@ -211,8 +212,12 @@ export class Accumulator {
       stats.skipped.notApiCall++;
       return;
     }
-    // Logstash-style pipelines replace eventTime with @timestamp; accept either.
-    const time = this.timeOf(r.eventTime ?? r['@timestamp']);
+    // Logstash-style pipelines replace eventTime with @timestamp; accept either. The scanner
+    // reads a well-formed eventTime itself (the same value timeOf gives: see scan.test).
+    const time =
+      hints !== undefined && hints.timeDay >= 0
+        ? hints.timeDay * DAY_MS + hints.timeSecond * 1000
+        : this.timeOf(r.eventTime ?? r['@timestamp']);
     if (time === undefined) {
       stats.skipped.badRecord++;
       return;

@@ -127,13 +127,17 @@ export class ScannedRecord {
    * uuid: the eventID is a lowercase UUID whose 128 bits are uuid0..uuid3 (EventIdSet's words),
    * which the accumulator dedups by where dup is not exact (a streamed piece). inputs: an id per
    * distinct text of eventName, awsRegion, recipientAccountId, resources, requestParameters and
-   * responseElements (what resourcesOf reads besides userIdentity), within the epoch.
+   * responseElements (what resourcesOf reads besides userIdentity), within the epoch. timeDay:
+   * when eventTime is a plain "YYYY-MM-DDTHH:MM:SSZ" of a real date from 1970 on, its day since
+   * 1970-01-01 (and timeSecond its second of the day), else -1: the accumulator parses the string.
    */
   dup = -1;
   epoch = 0;
   pair = -1;
   ident = -1;
   inputs = -1;
+  timeDay = -1;
+  timeSecond = 0;
   uuid = false;
   uuid0 = 0;
   uuid1 = 0;
@@ -212,7 +216,7 @@ export class ScannedRecord {
     this.recipientAccountId = undefined;
     this.identity = undefined;
     this.resStart = this.rpStart = this.reStart = -1;
-    this.dup = this.pair = this.ident = this.inputs = -1;
+    this.dup = this.pair = this.ident = this.inputs = this.timeDay = -1;
   }
 }
 

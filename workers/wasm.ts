@@ -33,7 +33,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 8;
+const ABI = 9;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -59,8 +59,8 @@ const F_U_ISSUER = 21;
 const F_U_ISSUER_ARN = 22;
 const NFIELDS = 23;
 /** row words before the fields: kind, plain bits, dup, pair id, identity id, uuid flag and its
- * four words, inputs id (native/scan.c) */
-const ROW_FIELDS = 11;
+ * four words, inputs id, eventTime's day and second (native/scan.c) */
+const ROW_FIELDS = 13;
 const ROW_WORDS = ROW_FIELDS + 2 * NFIELDS;
 
 interface Exports {
@@ -193,6 +193,8 @@ function fill(
   rec.pair = rows[b + 3];
   rec.ident = ident;
   rec.inputs = rows[b + 10];
+  rec.timeDay = rows[b + 11];
+  rec.timeSecond = rows[b + 12];
   rec.uuid = rows[b + 5] === 1;
   if (rec.uuid) {
     rec.uuid0 = rows[b + 6];

@@ -1024,6 +1024,88 @@ describe('scanner edge cases', () => {
       expect(arns).toContain(arn);
   });
 
+  // eventTime as the scanner reads it (ScannedRecord.timeDay): the accumulator's own reading of the
+  // string (timeOf: a real date's UTC midnight, plus hours < 24, minutes < 60, seconds < 61).
+  const expectedTime = (t: string): number | undefined => {
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/.exec(t);
+    if (m === null) return undefined;
+    const [y, mo, d, h, mi, sec] = m.slice(1).map(Number);
+    const midnight = Date.UTC(y, mo - 1, d);
+    const real = new Date(midnight);
+    if (real.getUTCFullYear() !== y || real.getUTCMonth() !== mo - 1 || real.getUTCDate() !== d)
+      return undefined;
+    if (h > 23 || mi > 59 || sec > 60) return undefined;
+    return midnight + ((h * 60 + mi) * 60 + sec) * 1000;
+  };
+  const ODD_TIMES = [
+    '2024-02-29T12:00:00Z',
+    '2023-02-29T12:00:00Z',
+    '2100-02-29T00:00:00Z',
+    '2000-02-29T00:00:00Z',
+    '2024-02-30T00:00:00Z',
+    '2024-04-31T00:00:00Z',
+    '2024-00-10T00:00:00Z',
+    '2024-13-10T00:00:00Z',
+    '2024-01-00T00:00:00Z',
+    '2024-01-32T00:00:00Z',
+    '2024-01-01T23:59:60Z',
+    '2024-01-01T23:59:61Z',
+    '2024-01-01T24:00:00Z',
+    '2024-01-01T00:60:00Z',
+    '1969-12-31T23:59:59Z',
+    '1970-01-01T00:00:00Z',
+    '9999-12-31T23:59:59Z',
+    '2024-01-01T00:00:00.123Z',
+    '2024-01-01 00:00:00Z',
+    '2024-01-01T00:00:00z',
+    '2024-1-01T00:00:00Z',
+    '2024-01-01T0a:00:00Z',
+    '２０24-01-01T00:00:00Z',
+    '2024-01-01T00:00:00+00:00',
+  ];
+
+  it('reads eventTime of every day 1970-2400 as the accumulator does, and no other shape', () => {
+    const times: string[] = [];
+    for (let day = 0; day < 157_000; day++) {
+      // a different second of the day each time, the day's last second too
+      const second = day % 7 === 0 ? 86_399 : (day * 7919) % 86_400;
+      times.push(new Date(day * 86_400_000 + second * 1000).toISOString().slice(0, 19) + 'Z');
+    }
+    times.push(...ODD_TIMES);
+    const text = `{"Records":[${times.map((t) => JSON.stringify({ eventTime: t })).join(',')}]}`;
+    const got: number[] = [];
+    expect(
+      wasmScanDocument(text, Buffer.from(text), (r) =>
+        got.push(r!.timeDay < 0 ? NaN : r!.timeDay * 86_400_000 + r!.timeSecond * 1000),
+      ),
+    ).toBe(true);
+    // Before 1970 the scanner leaves the string to the accumulator too.
+    const scanned = (t: string): number => (t < '1970' ? NaN : (expectedTime(t) ?? NaN));
+    const wrong = times.filter((t, i) => !Object.is(got[i], scanned(t)));
+    expect(wrong).toEqual([]);
+    expect(ODD_TIMES.filter((_, i) => !Number.isNaN(got[157_000 + i]))).toEqual([
+      '2024-02-29T12:00:00Z',
+      '2000-02-29T00:00:00Z',
+      '2024-01-01T23:59:60Z',
+      '1970-01-01T00:00:00Z',
+      '9999-12-31T23:59:59Z',
+    ]);
+  });
+
+  it('takes a record with any of those eventTimes as the JSON.parse path does', async () => {
+    const records = ODD_TIMES.map((t, i) =>
+      call((r) => {
+        r.eventID = `t${i}`;
+        r.eventTime = t;
+      }),
+    );
+    // a well-formed one the whole-file path must not read from another record's row
+    records.push(call((r) => (r.eventTime = '2024-03-01T01:02:03Z')));
+    await expectSame(
+      Buffer.from(`{"Records":[${records.map((r) => JSON.stringify(r)).join(',')}]}`),
+    );
+  });
+
   it('nesting deeper than the WebAssembly scanner follows goes to JSON.parse, same delta', async () => {
     const deep = '['.repeat(10_050) + ']'.repeat(10_050);
     const text = one(
