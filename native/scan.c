@@ -44,9 +44,9 @@ enum {
 // which costs the caller a second lookup, never a wrong answer. dup is exact only when
 // ids_deduped() says so (no eventID in the document was an escaped string and the table did not
 // fill); where it is not (a streamed piece), the caller dedups by the uuid words, or by the
-// string. Last, inputs: an id per distinct (eventName, awsRegion, recipientAccountId, resources,
+// string. Then inputs: an id per distinct (eventName, awsRegion, recipientAccountId, resources,
 // requestParameters, responseElements) of this document, by their whole text, or -1: with the
-// identity id, everything resourcesOf reads of a record. Then time: when eventTime is a plain
+// identity id, everything resourcesOf reads of a record. Last, time: when eventTime is a plain
 // "YYYY-MM-DDTHH:MM:SSZ" of a real date from 1970 on (hour < 24, minute < 60, second < 61), its
 // day since 1970-01-01 and second of the day; else -1 and 0 (the caller parses the string).
 #define ROW_FIELDS 13

@@ -322,14 +322,9 @@ static i32 SUFFIX(object)(i32 i, i32 *row, int level) {
 #define FS(f) (ROW_FIELDS + 2 * (f))
 #define PLAIN(row, f) (((row)[1] >> (f)) & 1)
 
+// FNV-style, eight bytes a step (whole values such as requestParameters run to hundreds).
 static u32 SUFFIX(hash_range)(u32 h, i32 start, i32 end) {
-  for (i32 k = start; k < end; k++) h = (h ^ S[k]) * 16777619u;
-  return (h ^ (u32)(end - start)) * 16777619u;
-}
-
-// As hash_range, eight bytes a step (whole values such as requestParameters run to hundreds).
-static u32 SUFFIX(hash_bytes)(u32 h, i32 start, i32 end) {
-  const u8 *p = (const u8 *)S + start;
+  const u8 *p = S + start;
   i32 n = end - start, k = 0;
   unsigned long long x = h;
   for (; k + 8 <= n; k += 8) {
@@ -345,7 +340,7 @@ static u32 SUFFIX(hash_bytes)(u32 h, i32 start, i32 end) {
 }
 
 static int SUFFIX(same_bytes)(i32 a, i32 b, i32 n) {
-  const u8 *p = (const u8 *)S + a, *q = (const u8 *)S + b;
+  const u8 *p = S + a, *q = S + b;
   i32 k = 0;
   for (; k + 8 <= n; k += 8) {
     unsigned long long x, y;
@@ -359,10 +354,7 @@ static int SUFFIX(same_bytes)(i32 a, i32 b, i32 n) {
 }
 
 static int SUFFIX(same_range)(i32 a, i32 a_end, i32 b, i32 b_end) {
-  if (a_end - a != b_end - b) return 0;
-  for (i32 k = 0; k < a_end - a; k++)
-    if (S[a + k] != S[b + k]) return 0;
-  return 1;
+  return a_end - a == b_end - b && SUFFIX(same_bytes)(a, b, a_end - a);
 }
 
 // Field f of rows a and b: equal when both are absent, or present with the same text and
@@ -381,20 +373,6 @@ static u32 SUFFIX(hash_field)(u32 h, const i32 *row, i32 f, int shallow) {
   if (s < 0) return h;
   if (shallow && S[s] == '{') return (h ^ '{') * 16777619u;
   return SUFFIX(hash_range)(h, s, row[FS(f) + 1]);
-}
-
-// Field f of rows a and b by its whole text (and plainness), as same_field without `shallow`.
-static int SUFFIX(same_value)(const i32 *a, const i32 *b, i32 f) {
-  i32 sa = a[FS(f)], sb = b[FS(f)];
-  if (sa < 0 || sb < 0) return sa < 0 && sb < 0;
-  i32 n = a[FS(f) + 1] - sa;
-  return PLAIN(a, f) == PLAIN(b, f) && n == b[FS(f) + 1] - sb && SUFFIX(same_bytes)(sa, sb, n);
-}
-
-static u32 SUFFIX(hash_value)(u32 h, const i32 *row, i32 f) {
-  i32 s = row[FS(f)];
-  h = (h ^ (u32)(f + 1) ^ (s < 0 ? 0x100u : PLAIN(row, f) ? 0x200u : 0x400u)) * 16777619u;
-  return s < 0 ? h : SUFFIX(hash_bytes)(h, s, row[FS(f) + 1]);
 }
 
 static const i32 *SUFFIX(row_at)(i32 index) {
@@ -561,7 +539,7 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   // What resourcesOf reads besides userIdentity: an id per distinct text of those fields.
   if (inputs_off) return;
   u32 h = 2166136261u;
-  for (u32 k = 0; k < INPUTS_KEY_N; k++) h = SUFFIX(hash_value)(h, row, INPUTS_KEY[k]);
+  for (u32 k = 0; k < INPUTS_KEY_N; k++) h = SUFFIX(hash_field)(h, row, INPUTS_KEY[k], 0);
   for (u32 slot = h & (INPUT_SLOTS - 1);; slot = (slot + 1) & (INPUT_SLOTS - 1)) {
     if (input_gen[slot] != gen) {
       if (inputs_used >= INPUT_SLOTS / 2) break;
@@ -575,7 +553,7 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
     if (input_hash[slot] != h) continue;
     const i32 *o = SUFFIX(row_at)(input_row[slot]);
     u32 k = 0;
-    while (k < INPUTS_KEY_N && SUFFIX(same_value)(row, o, INPUTS_KEY[k])) k++;
+    while (k < INPUTS_KEY_N && SUFFIX(same_field)(row, o, INPUTS_KEY[k], 0)) k++;
     if (k == INPUTS_KEY_N) {
       row[10] = input_id[slot];
       break;
