@@ -61,11 +61,15 @@ static u32 rows_cap;   // byte address past the memory the rows may use
 static u8 depth_stack[MAX_DEPTH];
 
 // Interning tables, open addressing, reset per document by a generation stamp. A table more than
-// half full stops taking new entries (its rows get -1; the id table turns dedup off).
+// half full (of the slots sized to the document) stops taking new entries (its rows get -1; the
+// id table turns dedup off).
 #define ID_SLOTS (1 << 17)
 #define PAIR_SLOTS (1 << 13)
 #define IDENT_SLOTS (1 << 15)
 static u32 gen;
+// Slots in use minus one, per table, for this document: sized to it (size_tables), so a small
+// file's probes stay within a few cache-resident kilobytes instead of spreading over the table.
+static u32 id_mask, pair_mask, ident_mask, input_mask;
 static u32 id_gen[ID_SLOTS], id_hash[ID_SLOTS];
 static i32 id_row[ID_SLOTS];
 static i32 ids_used, ids_off;
@@ -98,6 +102,21 @@ static i32 stream_state, stream_consumed;
 // (the caller's string is their latin1 view), and such strings are marked not plain, so the
 // caller decodes them from the bytes. Reset per document or streamed piece.
 static i32 HIGH;
+
+// A table's slots for a text of `bytes` bytes: about one per 128 bytes (a record takes hundreds),
+// a power of two from 1024 up to the table's size.
+static u32 slots_for(u32 bytes, u32 max) {
+  u32 slots = 1024;
+  while (slots < max && slots < bytes / 128) slots <<= 1;
+  return slots < max ? slots : max;
+}
+
+static void size_tables(u32 bytes) {
+  id_mask = slots_for(bytes, ID_SLOTS) - 1;
+  pair_mask = slots_for(bytes, PAIR_SLOTS) - 1;
+  ident_mask = slots_for(bytes, IDENT_SLOTS) - 1;
+  input_mask = slots_for(bytes, INPUT_SLOTS) - 1;
+}
 
 static void new_document(void) {
   gen++;

@@ -460,12 +460,12 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   // decoded to compare, so the caller dedups the whole document itself.
   i32 s = row[FS(F_EVENT_ID)];
   if (s >= 0 && S[s] == '"' && !ids_off) {
-    if (!PLAIN(row, F_EVENT_ID) || ids_used >= ID_SLOTS / 2) {
+    if (!PLAIN(row, F_EVENT_ID) || ids_used > (i32)(id_mask >> 1)) {
       ids_off = 1;
     } else {
       i32 e = row[FS(F_EVENT_ID) + 1];
       u32 h = SUFFIX(hash_range)(2166136261u, s, e);
-      for (u32 slot = h & (ID_SLOTS - 1);; slot = (slot + 1) & (ID_SLOTS - 1)) {
+      for (u32 slot = h & id_mask;; slot = (slot + 1) & id_mask) {
         if (id_gen[slot] != gen) {
           id_gen[slot] = gen;
           id_hash[slot] = h;
@@ -494,9 +494,9 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   if (PLAIN(row, F_SOURCE) && PLAIN(row, F_NAME) && row[FS(F_SOURCE)] >= 0 &&
       row[FS(F_NAME)] >= 0) {
     u32 h = SUFFIX(hash_field)(SUFFIX(hash_field)(2166136261u, row, F_SOURCE, 0), row, F_NAME, 0);
-    for (u32 slot = h & (PAIR_SLOTS - 1);; slot = (slot + 1) & (PAIR_SLOTS - 1)) {
+    for (u32 slot = h & pair_mask;; slot = (slot + 1) & pair_mask) {
       if (pair_gen[slot] != gen) {
-        if (pairs_used >= PAIR_SLOTS / 2) break; // full: the caller looks it up itself
+        if (pairs_used > (i32)(pair_mask >> 1)) break; // full: the caller looks it up itself
         pair_gen[slot] = gen;
         pair_hash[slot] = h;
         pair_row[slot] = index;
@@ -518,9 +518,9 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   if (u >= 0 && S[u] == '{') {
     u32 h = 2166136261u;
     for (u32 k = 0; k < IDENTITY_KEY_N; k++) h = SUFFIX(hash_field)(h, row, IDENTITY_KEY[k], 1);
-    for (u32 slot = h & (IDENT_SLOTS - 1);; slot = (slot + 1) & (IDENT_SLOTS - 1)) {
+    for (u32 slot = h & ident_mask;; slot = (slot + 1) & ident_mask) {
       if (ident_gen[slot] != gen) {
-        if (idents_used >= IDENT_SLOTS / 2) break;
+        if (idents_used > (i32)(ident_mask >> 1)) break;
         ident_gen[slot] = gen;
         ident_hash[slot] = h;
         ident_row[slot] = index;
@@ -540,9 +540,9 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
   if (inputs_off) return;
   u32 h = 2166136261u;
   for (u32 k = 0; k < INPUTS_KEY_N; k++) h = SUFFIX(hash_field)(h, row, INPUTS_KEY[k], 0);
-  for (u32 slot = h & (INPUT_SLOTS - 1);; slot = (slot + 1) & (INPUT_SLOTS - 1)) {
+  for (u32 slot = h & input_mask;; slot = (slot + 1) & input_mask) {
     if (input_gen[slot] != gen) {
-      if (inputs_used >= INPUT_SLOTS / 2) break;
+      if (inputs_used > (i32)(input_mask >> 1)) break;
       input_gen[slot] = gen;
       input_hash[slot] = h;
       input_row[slot] = index;
@@ -608,6 +608,7 @@ static i32 SUFFIX(records)(i32 i, i32 *count) {
 static i32 SUFFIX(document)(const CH *text, i32 n) {
   S = text;
   new_document();
+  size_tables((u32)n);
   i32 count = 0;
   int seen = 0;
   i32 i = SUFFIX(ws)(0);
@@ -650,6 +651,7 @@ static i32 SUFFIX(document)(const CH *text, i32 n) {
 static i32 SUFFIX(elements)(const CH *text, i32 n, int final) {
   S = text;
   new_document();
+  size_tables((u32)n);
   ids_off = 1; // the caller dedups eventIDs over the whole stream itself: no id table
   inputs_off = 1; // a piece holds a few dozen records: the inputs ids would rarely repeat
   i32 count = 0;
