@@ -69,21 +69,32 @@ static u8 depth_stack[MAX_DEPTH];
 static u32 gen;
 // Slots in use minus one, per table, for this document: sized to it (size_tables), so a small
 // file's probes stay within a few cache-resident kilobytes instead of spreading over the table.
-static u32 id_mask, pair_mask, ident_mask, input_mask;
+static u32 id_mask;
 static u32 id_gen[ID_SLOTS], id_hash[ID_SLOTS];
 static i32 id_row[ID_SLOTS];
 static i32 ids_used, ids_off;
+// A table of ids by key (intern_key in scan_impl.h): its slots' arrays, the ids given so far.
+typedef struct {
+  u32 *gen, *hash;
+  i32 *row, *id;
+  i32 used;
+  u32 mask;
+} Table;
+#define INPUT_SLOTS (1 << 15)
 static u32 pair_gen[PAIR_SLOTS], pair_hash[PAIR_SLOTS];
 static i32 pair_row[PAIR_SLOTS], pair_id[PAIR_SLOTS];
-static i32 pairs_used;
 static u32 ident_gen[IDENT_SLOTS], ident_hash[IDENT_SLOTS];
 static i32 ident_row[IDENT_SLOTS], ident_id[IDENT_SLOTS];
-static i32 idents_used;
-#define INPUT_SLOTS (1 << 15)
 static u32 input_gen[INPUT_SLOTS], input_hash[INPUT_SLOTS];
 static i32 input_row[INPUT_SLOTS], input_id[INPUT_SLOTS];
-static i32 inputs_used, inputs_off; // off: a streamed piece (too few records to repeat)
+static Table pairs = {pair_gen, pair_hash, pair_row, pair_id, 0, 0};
+static Table idents = {ident_gen, ident_hash, ident_row, ident_id, 0, 0};
+static Table inputs = {input_gen, input_hash, input_row, input_id, 0, 0};
+static i32 inputs_off; // a streamed piece: no inputs ids (too few records to repeat)
 
+// (eventSource, eventName): the pair id's key.
+static const i32 PAIR_KEY[] = {F_SOURCE, F_NAME};
+#define PAIR_KEY_N (sizeof PAIR_KEY / sizeof PAIR_KEY[0])
 // The members of userIdentity that principalOf reads (its result depends on nothing else).
 static const i32 IDENTITY_KEY[] = {F_U_TYPE,    F_U_ARN,    F_U_ACCOUNT,   F_U_INVOKED_BY,
                                    F_U_CONTEXT, F_U_ISSUER, F_U_ISSUER_ARN};
@@ -113,14 +124,14 @@ static u32 slots_for(u32 bytes, u32 max) {
 
 static void size_tables(u32 bytes) {
   id_mask = slots_for(bytes, ID_SLOTS) - 1;
-  pair_mask = slots_for(bytes, PAIR_SLOTS) - 1;
-  ident_mask = slots_for(bytes, IDENT_SLOTS) - 1;
-  input_mask = slots_for(bytes, INPUT_SLOTS) - 1;
+  pairs.mask = slots_for(bytes, PAIR_SLOTS) - 1;
+  idents.mask = slots_for(bytes, IDENT_SLOTS) - 1;
+  inputs.mask = slots_for(bytes, INPUT_SLOTS) - 1;
 }
 
 static void new_document(void) {
   gen++;
-  ids_used = ids_off = pairs_used = idents_used = inputs_used = inputs_off = 0;
+  ids_used = ids_off = pairs.used = idents.used = inputs.used = inputs_off = 0;
   HIGH = 0;
 }
 

@@ -380,10 +380,27 @@ static const i32 *SUFFIX(row_at)(i32 index) {
 }
 
 
-static int SUFFIX(same_identity)(const i32 *a, const i32 *b) {
-  for (u32 k = 0; k < IDENTITY_KEY_N; k++)
-    if (!SUFFIX(same_field)(a, b, IDENTITY_KEY[k], 1)) return 0;
-  return 1;
+// The id of the row's key (fields key[0..n), compared as same_field with `shallow`) in table t,
+// the next one when it is new; -1 once t is half full (of its slots for this document). Inlined:
+// each call site's constant key and `shallow` then specialize it (a call measured slower).
+__attribute__((always_inline)) static inline i32
+SUFFIX(intern_key)(Table *t, const i32 *row, i32 index, const i32 *key, u32 n, int shallow) {
+  u32 h = 2166136261u;
+  for (u32 k = 0; k < n; k++) h = SUFFIX(hash_field)(h, row, key[k], shallow);
+  for (u32 slot = h & t->mask;; slot = (slot + 1) & t->mask) {
+    if (t->gen[slot] != gen) {
+      if (t->used > (i32)(t->mask >> 1)) return -1; // full: the caller looks it up itself
+      t->gen[slot] = gen;
+      t->hash[slot] = h;
+      t->row[slot] = index;
+      return t->id[slot] = t->used++;
+    }
+    if (t->hash[slot] != h) continue;
+    const i32 *o = SUFFIX(row_at)(t->row[slot]);
+    u32 k = 0;
+    while (k < n && SUFFIX(same_field)(row, o, key[k], shallow)) k++;
+    if (k == n) return t->id[slot];
+  }
 }
 
 // Into out[0..3] the 128 bits of the 36 characters at `at` when they are a lowercase
@@ -444,7 +461,7 @@ static void SUFFIX(event_time)(i32 *row) {
   row[12] = (hh * 60 + mm) * 60 + ss;
 }
 
-// Fills the row's interning words (see scan.c) once the record at `index` is scanned.
+// Fills the row's words before its fields (see scan.c) once the record at `index` is scanned.
 static void SUFFIX(intern)(i32 *row, i32 index) {
   row[2] = 0;
   row[3] = -1;
@@ -492,73 +509,16 @@ static void SUFFIX(intern)(i32 *row, i32 index) {
 
   // (eventSource, eventName), both plain strings: a pair id.
   if (PLAIN(row, F_SOURCE) && PLAIN(row, F_NAME) && row[FS(F_SOURCE)] >= 0 &&
-      row[FS(F_NAME)] >= 0) {
-    u32 h = SUFFIX(hash_field)(SUFFIX(hash_field)(2166136261u, row, F_SOURCE, 0), row, F_NAME, 0);
-    for (u32 slot = h & pair_mask;; slot = (slot + 1) & pair_mask) {
-      if (pair_gen[slot] != gen) {
-        if (pairs_used > (i32)(pair_mask >> 1)) break; // full: the caller looks it up itself
-        pair_gen[slot] = gen;
-        pair_hash[slot] = h;
-        pair_row[slot] = index;
-        pair_id[slot] = pairs_used++;
-        row[3] = pair_id[slot];
-        break;
-      }
-      if (pair_hash[slot] != h) continue;
-      const i32 *o = SUFFIX(row_at)(pair_row[slot]);
-      if (SUFFIX(same_field)(row, o, F_SOURCE, 0) && SUFFIX(same_field)(row, o, F_NAME, 0)) {
-        row[3] = pair_id[slot];
-        break;
-      }
-    }
-  }
+      row[FS(F_NAME)] >= 0)
+    row[3] = SUFFIX(intern_key)(&pairs, row, index, PAIR_KEY, PAIR_KEY_N, 0);
 
   // userIdentity, when an object: an id per distinct set of the members principalOf reads.
   i32 u = row[FS(F_IDENTITY)];
-  if (u >= 0 && S[u] == '{') {
-    u32 h = 2166136261u;
-    for (u32 k = 0; k < IDENTITY_KEY_N; k++) h = SUFFIX(hash_field)(h, row, IDENTITY_KEY[k], 1);
-    for (u32 slot = h & ident_mask;; slot = (slot + 1) & ident_mask) {
-      if (ident_gen[slot] != gen) {
-        if (idents_used > (i32)(ident_mask >> 1)) break;
-        ident_gen[slot] = gen;
-        ident_hash[slot] = h;
-        ident_row[slot] = index;
-        ident_id[slot] = idents_used++;
-        row[4] = ident_id[slot];
-        break;
-      }
-      if (ident_hash[slot] != h) continue;
-      if (SUFFIX(same_identity)(row, SUFFIX(row_at)(ident_row[slot]))) {
-        row[4] = ident_id[slot];
-        break;
-      }
-    }
-  }
+  if (u >= 0 && S[u] == '{')
+    row[4] = SUFFIX(intern_key)(&idents, row, index, IDENTITY_KEY, IDENTITY_KEY_N, 1);
 
   // What resourcesOf reads besides userIdentity: an id per distinct text of those fields.
-  if (inputs_off) return;
-  u32 h = 2166136261u;
-  for (u32 k = 0; k < INPUTS_KEY_N; k++) h = SUFFIX(hash_field)(h, row, INPUTS_KEY[k], 0);
-  for (u32 slot = h & input_mask;; slot = (slot + 1) & input_mask) {
-    if (input_gen[slot] != gen) {
-      if (inputs_used > (i32)(input_mask >> 1)) break;
-      input_gen[slot] = gen;
-      input_hash[slot] = h;
-      input_row[slot] = index;
-      input_id[slot] = inputs_used++;
-      row[10] = input_id[slot];
-      break;
-    }
-    if (input_hash[slot] != h) continue;
-    const i32 *o = SUFFIX(row_at)(input_row[slot]);
-    u32 k = 0;
-    while (k < INPUTS_KEY_N && SUFFIX(same_field)(row, o, INPUTS_KEY[k], 0)) k++;
-    if (k == INPUTS_KEY_N) {
-      row[10] = input_id[slot];
-      break;
-    }
-  }
+  if (!inputs_off) row[10] = SUFFIX(intern_key)(&inputs, row, index, INPUTS_KEY, INPUTS_KEY_N, 0);
 }
 
 #undef FS

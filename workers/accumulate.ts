@@ -5,7 +5,12 @@ import type { Catalog } from '../src/catalog/types.ts';
 import { createMapper, DEFAULT_MAX_MEMO_PAIRS } from '../src/catalog/mapping.ts';
 import { principalOf, type PrincipalResult } from '../src/catalog/principal.ts';
 import { outcomeOf } from '../src/catalog/outcome.ts';
-import { identityContextKey, namesResources, resourcesOf } from '../src/catalog/resources.ts';
+import {
+  identityContextKey,
+  namesResources,
+  NO_RESOURCES,
+  resourcesOf,
+} from '../src/catalog/resources.ts';
 import { passRoleEvent, passRolesOf, profileRoleOf } from '../src/catalog/passrole.ts';
 import { mergeSample } from '../src/state/sample.ts';
 import { flat, ScannedRecord } from './scan.ts';
@@ -13,6 +18,7 @@ import { EventIdSet } from './eventids.ts';
 import {
   dayOf,
   emptyStats,
+  MS_PER_DAY,
   type ActionUse,
   type DaySet,
   type FileDelta,
@@ -99,8 +105,6 @@ function sharedKnown(catalog: Catalog): Map<string, boolean> {
 
 // Inputs ids of one epoch are below this (native/scan.c: INPUT_SLOTS / 2).
 const INPUT_IDS = 2 ** 14;
-const NO_ARNS: readonly string[] = [];
-const DAY_MS = 86_400_000;
 
 // Packs two small non-negative ints into one Map key: numbers hash faster than strings.
 const DAY_BITS = 2 ** 17; // days up to year 2328
@@ -216,7 +220,7 @@ export class Accumulator {
     // reads a well-formed eventTime itself (the same value timeOf gives: see scan.test).
     const time =
       hints !== undefined && hints.timeDay >= 0
-        ? hints.timeDay * DAY_MS + hints.timeSecond * 1000
+        ? hints.timeDay * MS_PER_DAY + hints.timeSecond * 1000
         : this.timeOf(r.eventTime ?? r['@timestamp']);
     if (time === undefined) {
       stats.skipped.badRecord++;
@@ -413,7 +417,7 @@ export class Accumulator {
     const inputs = hints.inputs;
     const ident = hints.ident;
     if (inputs < 0 || ident < 0) return resourcesOf(record, action, this.catalog);
-    if (!namesResources(action, this.catalog)) return NO_ARNS;
+    if (!namesResources(action, this.catalog)) return NO_RESOURCES;
     let context: number | undefined = this.identContext[ident];
     if (context === undefined) {
       const key = identityContextKey(record.userIdentity);
