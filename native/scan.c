@@ -13,7 +13,7 @@
 // are decoded and matched as JSON.parse reads them; duplicate keys: the last one wins.
 //
 // Build: npm run build:wasm (clang --target=wasm32, no libc). Memory: [input][rows], grown on
-// demand; a row is ROW_WORDS int32 (see below), so 236 bytes per record.
+// demand; a row is ROW_WORDS int32 (see below), so 244 bytes per record.
 
 #include <wasm_simd128.h>
 
@@ -22,7 +22,7 @@ typedef int i32;
 typedef unsigned int u32;
 
 // The layout shared with workers/wasm.ts. Bump ABI when anything below changes.
-#define ABI 9
+#define ABI 10
 enum {
   // record fields
   F_EVENT_ID, F_EVENT_TYPE, F_EVENT_CATEGORY, F_INSIGHT, F_SOURCE, F_NAME, F_TIME, F_TIMESTAMP,
@@ -49,7 +49,8 @@ enum {
 // identity id, everything resourcesOf reads of a record. Last, time: when eventTime is a plain
 // "YYYY-MM-DDTHH:MM:SSZ" of a real date from 1970 on (hour < 24, minute < 60, second < 61), its
 // day since 1970-01-01 and second of the day; else -1 and 0 (the caller parses the string).
-#define ROW_FIELDS 13
+// Then where the element itself starts and ends: the caller's text for a record need hold no more.
+#define ROW_FIELDS 15
 #define ROW_WORDS (ROW_FIELDS + 2 * NFIELDS)
 #define MAX_DEPTH 10000
 

@@ -542,6 +542,8 @@ static i32 SUFFIX(element)(i32 i, i32 count) {
     row[0] = 1;
     end = SUFFIX(skip)(i);
   }
+  row[13] = i;
+  row[14] = end;
   if (end >= 0) SUFFIX(intern)(row, count);
   return end;
 }

@@ -2,7 +2,8 @@
 // piscina worker, a benchmark and a unit test.
 //
 // Two paths, chosen by measurement (bench/RESULTS.md): a file that inflates to at most
-// `wholeFileMaxBytes` is inflated at once (gunzipSync) and read by the WebAssembly scanner
+// `wholeFileMaxBytes` is inflated at once, into the scanner's own memory when the gzip trailer's
+// size holds (wasmInflate; else gunzipSync), and read by the WebAssembly scanner
 // (workers/wasm.ts: one validating pass, no objects but the few fields the accumulator reads),
 // with JSON.parse of the whole text deciding any document the scanner does not vouch for; above
 // that, inflate in chunks of 256 KB and scan them in pieces of 48 KB, each up to its last
@@ -21,7 +22,7 @@ import type { FileDelta } from '../src/state/delta.ts';
 import { Accumulator, DEFAULT_ACCUMULATOR_OPTIONS } from './accumulate.ts';
 import { hasControlBytes, Scanner, StreamScanner } from './scan.ts';
 import { RecordSplitter, SplitError } from './split.ts';
-import { wasmScanDocument, WasmRecordStream } from './wasm.ts';
+import { wasmInflate, wasmInflated, wasmScanDocument, WasmRecordStream } from './wasm.ts';
 
 export interface ParseOptions {
   /** inflated size up to which the whole file is parsed at once */
@@ -96,23 +97,30 @@ export async function parseLogFile(
     if ('acc' in result && result.acc.stats.bytesInflated > wholeMax) return finished(result.acc);
   }
   let text: Uint8Array | undefined;
+  let inScanner = false; // text views the WebAssembly scanner's memory (wasmInflate)
   if (!isGzip(bytes)) {
     text = bytes; // plain *.json
   } else {
-    try {
-      text = gunzipSync(bytes, {
-        maxOutputLength: wholeMax,
-        chunkSize: inflateChunk(bytes, wholeMax),
-      });
-    } catch (err) {
-      if (!isBufferTooLarge(err))
-        return { ok: false, error: objectError('GZIP_CORRUPT', messageOf(err)) };
-      // Too big to hold at once: fall through to the streaming path.
+    // Straight into the WebAssembly scanner's memory when the trailer's size holds.
+    const hint = bytes.length >= 18 ? gzipSizeHint(bytes) : 0;
+    if (opts.wasm !== false && hint <= wholeMax) text = wasmInflate(bytes, hint);
+    inScanner = text !== undefined;
+    if (!inScanner) {
+      try {
+        text = gunzipSync(bytes, {
+          maxOutputLength: wholeMax,
+          chunkSize: inflateChunk(bytes, wholeMax),
+        });
+      } catch (err) {
+        if (!isBufferTooLarge(err))
+          return { ok: false, error: objectError('GZIP_CORRUPT', messageOf(err)) };
+        // Too big to hold at once: fall through to the streaming path.
+      }
     }
   }
   if (text !== undefined) {
     const inflated = text.length;
-    const result = parseWhole(text, newAcc, inflated, opts);
+    const result = parseWhole(text, newAcc, inflated, opts, inScanner);
     return 'error' in result ? { ok: false, error: result.error } : finished(result.acc);
   }
   const result = await stream(bytes, newAcc, streamOpts);
@@ -172,7 +180,8 @@ export function inflateChunk(bytes: Uint8Array, max: number): number {
   return Math.max(64 * 1024, Math.min(hint + 1, max, bytes.length * 64));
 }
 
-function gzipSizeHint(bytes: Uint8Array): number {
+/** The gzip trailer's ISIZE: the inflated size mod 2^32, as the file claims it (a hint). */
+export function gzipSizeHint(bytes: Uint8Array): number {
   const n = bytes.length;
   return (bytes[n - 4] | (bytes[n - 3] << 8) | (bytes[n - 2] << 16) | (bytes[n - 1] << 24)) >>> 0;
 }
@@ -297,8 +306,9 @@ function parseWhole(
   newAcc: () => Accumulator,
   inflated: number,
   opts: ParseOptions,
+  inScanner: boolean,
 ): { acc: Accumulator } | { error: ObjectError } {
-  const buf = Buffer.isBuffer(bytes)
+  let buf = Buffer.isBuffer(bytes)
     ? bytes
     : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const fresh = (): Accumulator => {
@@ -313,15 +323,21 @@ function parseWhole(
   const ascii = isAscii(buf);
   if (!ascii && !isUtf8(buf)) return { error: objectError('NOT_UTF8') };
   // A byte-order mark: the decoder drops it, so the scanner does not see it either.
-  const body =
-    !ascii && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? buf.subarray(3) : buf;
-  const view = ascii || opts.wasm !== false ? body.toString('latin1') : '';
+  let body = buf;
+  if (!ascii && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+    // The scanner's input is written over with the rest: keep the bytes apart from it (rare).
+    if (inScanner) buf = Buffer.from(buf);
+    inScanner = false;
+    body = buf.subarray(3);
+  }
   if (opts.wasm !== false) {
-    if (wasmScanDocument(view, body, (r) => acc.add(r))) return { acc };
+    if (wasmScanDocument(body, (r) => acc.add(r))) return { acc };
     acc = fresh();
+    // The bytes in the scanner's memory, which the scan may have grown (their view with it).
+    if (inScanner) buf = wasmInflated(inflated);
   }
   // The text the other readers take (isUtf8 passed: the decoder cannot refuse it).
-  const text = ascii ? view : decoder.decode(bytes);
+  const text = ascii ? buf.toString('latin1') : decoder.decode(buf);
   if (opts.scanner === true) {
     const scanner = new Scanner();
     if (scanner.init(text, hasControlBytes(buf)) && scanner.document((r) => acc.add(r))) {

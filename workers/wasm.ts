@@ -9,17 +9,21 @@
 // apart. test/unit/scan.test.ts checks it against JSON.parse on the fixtures and on generated,
 // mutated and truncated documents.
 //
-// The text goes in as bytes, read through their latin1 string (byte i is char i), so row offsets
-// index that string: an ASCII document's is its text; a UTF-8 document's strings that hold other
-// characters (a few records of a file, when any) are marked not plain by the scanner and decoded
-// from the bytes. The instance belongs to the thread that loads this module; its memory grows to
-// the largest document scanned (about 1.2× its bytes, so ≤ 20 MB at the 16 MiB whole-file limit:
-// arithmetic, not measured) and stays that size.
+// The text goes in as bytes (wasmInflate inflates a file straight into them), and JS reads the
+// records through latin1 strings of ~64 KB windows of whole records (byte i is char i): an ASCII
+// document's text; a UTF-8 document's strings that hold other characters (a few records of a
+// file, when any) are marked not plain by the scanner and decoded from the bytes. Neither an
+// inflated buffer nor a string of the whole document is made per file: both were ~1 MB each,
+// outside V8's young generation, and set off a full collection every few dozen files. The
+// instance belongs to the thread that loads this module; its memory grows to the largest
+// document scanned (about 1.2× its bytes, so ≤ 20 MB at the 16 MiB whole-file limit: arithmetic,
+// not measured) and stays that size.
 //
 // WasmRecordStream (below) runs the same scanner over a file too large to hold, a piece at a
 // time: the C side keeps where it is in the Records array between pieces, and each piece's
 // records are filled from that piece's own text.
 import { isUtf8 } from 'node:buffer';
+import { constants, createGunzip, type Gunzip } from 'node:zlib';
 import { parseRange, ScannedRecord } from './scan.ts';
 import { SCAN_WASM_BASE64 } from './scan-wasm.ts';
 
@@ -33,7 +37,7 @@ interface Memory {
 }
 
 /** The layout native/scan.c writes; its ABI constant must match. */
-const ABI = 9;
+const ABI = 10;
 const F_EVENT_ID = 0;
 const F_EVENT_TYPE = 1;
 const F_EVENT_CATEGORY = 2;
@@ -59,8 +63,17 @@ const F_U_ISSUER = 21;
 const F_U_ISSUER_ARN = 22;
 const NFIELDS = 23;
 /** row words before the fields: kind, plain bits, dup, pair id, identity id, uuid flag and its
- * four words, inputs id, eventTime's day and second (native/scan.c) */
-const ROW_FIELDS = 13;
+ * four words, inputs id, eventTime's day and second, the element's start and end (native/scan.c) */
+const ROW_FIELDS = 15;
+const R_START = 13;
+const R_END = 14;
+/**
+ * A document's records are read through latin1 strings of about this many bytes each, a window of
+ * whole records: a regular young-generation string, which a scavenge frees, where one string of
+ * the whole document (~1 MB) was a large object or external memory, freed only by a full
+ * collection, and set off one every few dozen files (bench/README.md).
+ */
+const WINDOW_BYTES = 64 * 1024;
 const ROW_WORDS = ROW_FIELDS + 2 * NFIELDS;
 
 interface Exports {
@@ -100,6 +113,11 @@ function wasm(): Exports | undefined {
   return instance;
 }
 
+/** The bytes of the module's memory on this thread (0 before it loads): what it grew to. */
+export function wasmMemoryBytes(): number {
+  return instance?.memory.buffer.byteLength ?? 0;
+}
+
 /** Why the WebAssembly scanner is not available (undefined when it is). */
 export function wasmScannerError(): Error | undefined {
   wasm();
@@ -109,38 +127,56 @@ export function wasmScannerError(): Error | undefined {
 /**
  * Scans a document with the WebAssembly scanner, calling onRecord for each Records element (a
  * ScannedRecord, reused, for an object; null for anything else). `bytes`: the document, ASCII or
- * valid UTF-8 (the caller checked: isUtf8); `text`: their latin1 string (byte i is char i), of
- * which the records' plain strings are slices; strings holding other characters are decoded from
- * the bytes. False when the scanner does not vouch for the document (or is not available):
- * onRecord has not been called at all (the whole text is scanned first), and the caller takes
- * the JSON.parse path.
+ * valid UTF-8 (the caller checked: isUtf8), read through latin1 strings of windows of whole
+ * records (byte i is char i), of which the records' plain strings are slices; strings holding
+ * other characters are decoded from the bytes. False when the scanner does not vouch for the
+ * document (or is not available): onRecord has not been called at all (the whole text is
+ * scanned first), and the caller takes the JSON.parse path.
  */
 export function wasmScanDocument(
-  text: string,
   bytes: Buffer,
   onRecord: (record: ScannedRecord | null) => void,
 ): boolean {
   const w = wasm();
   if (w === undefined) return false;
   const n = bytes.length;
+  // wasmInflate's bytes are in place already; any other view of the module's memory (a byte
+  // order mark cut off them) is copied out first, since the input is written over.
+  let inPlace = bytes.buffer === w.memory.buffer;
+  if (inPlace && bytes.byteOffset !== w.input(n)) {
+    bytes = Buffer.from(bytes);
+    inPlace = false;
+  }
   const at = w.input(n);
   if (at === 0) return false;
-  new Uint8Array(w.memory.buffer, at, n).set(bytes);
+  if (!inPlace) new Uint8Array(w.memory.buffer, at, n).set(bytes);
   const count = w.scan(n);
   if (count < 0) return false;
   const deduped = w.ids_deduped() === 1;
-  const utf8 = w.high_bytes() === 1 ? bytes : undefined;
+  const high = w.high_bytes() === 1;
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
+  const src = inputBytes(w, n);
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
   rec.epoch = ++epochs;
   const identities: unknown[] = [];
+  let text = '';
+  let utf8: Buffer | undefined;
+  let base = 0;
+  let limit = -1;
   for (let r = 0, b = 0; r < count; r++, b += ROW_WORDS) {
     if (rows[b] !== 0) {
       onRecord(null);
       continue;
     }
-    fill(rec, text, utf8, rows, b, deduped, identities);
+    if (rows[b + R_END] > limit) {
+      // The next window: this record and those after it that end within WINDOW_BYTES.
+      base = rows[b + R_START];
+      limit = Math.max(rows[b + R_END], Math.min(n, base + WINDOW_BYTES));
+      text = src.toString('latin1', base, limit);
+      if (high) utf8 = src.subarray(base, limit);
+    }
+    fill(rec, text, utf8, rows, b, base, deduped, identities);
     onRecord(rec);
   }
   return true;
@@ -155,18 +191,25 @@ function field(
   utf8: Buffer | undefined,
   rows: Int32Array,
   b: number,
+  base: number,
   f: number,
 ): unknown {
   const start = rows[b + ROW_FIELDS + 2 * f];
   if (start < 0) return undefined;
-  const end = rows[b + ROW_FIELDS + 1 + 2 * f];
-  if ((rows[b + 1] & (1 << f)) !== 0) return text.slice(start + 1, end - 1);
-  return parseRange(text, start, end, utf8);
+  const end = rows[b + ROW_FIELDS + 1 + 2 * f] - base;
+  if ((rows[b + 1] & (1 << f)) !== 0) return text.slice(start - base + 1, end - 1);
+  return parseRange(text, start - base, end, utf8);
 }
 
-function isObjectAt(text: string, rows: Int32Array, b: number, f: number): boolean {
+function isObjectAt(text: string, rows: Int32Array, b: number, base: number, f: number): boolean {
   const start = rows[b + ROW_FIELDS + 2 * f];
-  return start >= 0 && text.charCodeAt(start) === 123; /* { */
+  return start >= 0 && text.charCodeAt(start - base) === 123; /* { */
+}
+
+/** Field f's start in `text` (which begins at byte `base`), or -1 when the field is absent. */
+function startOf(rows: Int32Array, b: number, base: number, f: number): number {
+  const start = rows[b + ROW_FIELDS + 2 * f];
+  return start < 0 ? -1 : start - base;
 }
 
 /**
@@ -183,6 +226,7 @@ function fill(
   utf8: Buffer | undefined,
   rows: Int32Array,
   b: number,
+  base: number,
   deduped: boolean,
   identities: unknown[],
 ): void {
@@ -202,26 +246,26 @@ function fill(
     rec.uuid2 = rows[b + 8];
     rec.uuid3 = rows[b + 9];
   }
-  rec.eventID = field(text, utf8, rows, b, F_EVENT_ID);
-  rec.eventType = field(text, utf8, rows, b, F_EVENT_TYPE);
-  rec.eventCategory = field(text, utf8, rows, b, F_EVENT_CATEGORY);
-  rec.insightDetails = field(text, utf8, rows, b, F_INSIGHT);
-  rec.eventSource = field(text, utf8, rows, b, F_SOURCE);
-  rec.eventName = field(text, utf8, rows, b, F_NAME);
-  rec.eventTime = field(text, utf8, rows, b, F_TIME);
-  rec['@timestamp'] = field(text, utf8, rows, b, F_TIMESTAMP);
-  rec.errorCode = field(text, utf8, rows, b, F_ERROR_CODE);
-  rec.errorMessage = field(text, utf8, rows, b, F_ERROR_MESSAGE);
-  rec.awsRegion = field(text, utf8, rows, b, F_REGION);
-  rec.recipientAccountId = field(text, utf8, rows, b, F_RECIPIENT);
-  rec.resStart = rows[b + ROW_FIELDS + 2 * F_RESOURCES];
-  rec.resEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESOURCES];
-  rec.rpStart = rows[b + ROW_FIELDS + 2 * F_REQUEST];
-  rec.rpEnd = rows[b + ROW_FIELDS + 1 + 2 * F_REQUEST];
-  rec.reStart = rows[b + ROW_FIELDS + 2 * F_RESPONSE];
-  rec.reEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESPONSE];
-  if (!isObjectAt(text, rows, b, F_IDENTITY)) {
-    rec.identity = field(text, utf8, rows, b, F_IDENTITY);
+  rec.eventID = field(text, utf8, rows, b, base, F_EVENT_ID);
+  rec.eventType = field(text, utf8, rows, b, base, F_EVENT_TYPE);
+  rec.eventCategory = field(text, utf8, rows, b, base, F_EVENT_CATEGORY);
+  rec.insightDetails = field(text, utf8, rows, b, base, F_INSIGHT);
+  rec.eventSource = field(text, utf8, rows, b, base, F_SOURCE);
+  rec.eventName = field(text, utf8, rows, b, base, F_NAME);
+  rec.eventTime = field(text, utf8, rows, b, base, F_TIME);
+  rec['@timestamp'] = field(text, utf8, rows, b, base, F_TIMESTAMP);
+  rec.errorCode = field(text, utf8, rows, b, base, F_ERROR_CODE);
+  rec.errorMessage = field(text, utf8, rows, b, base, F_ERROR_MESSAGE);
+  rec.awsRegion = field(text, utf8, rows, b, base, F_REGION);
+  rec.recipientAccountId = field(text, utf8, rows, b, base, F_RECIPIENT);
+  rec.resStart = startOf(rows, b, base, F_RESOURCES);
+  rec.resEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESOURCES] - base;
+  rec.rpStart = startOf(rows, b, base, F_REQUEST);
+  rec.rpEnd = rows[b + ROW_FIELDS + 1 + 2 * F_REQUEST] - base;
+  rec.reStart = startOf(rows, b, base, F_RESPONSE);
+  rec.reEnd = rows[b + ROW_FIELDS + 1 + 2 * F_RESPONSE] - base;
+  if (!isObjectAt(text, rows, b, base, F_IDENTITY)) {
+    rec.identity = field(text, utf8, rows, b, base, F_IDENTITY);
     return;
   }
   const known = ident >= 0 ? identities[ident] : undefined;
@@ -231,23 +275,97 @@ function fill(
   }
   // What principalOf & co. read of userIdentity, in the shape the JS scanner builds.
   let sessionContext: unknown;
-  if (!isObjectAt(text, rows, b, F_U_CONTEXT)) {
-    sessionContext = field(text, utf8, rows, b, F_U_CONTEXT);
+  if (!isObjectAt(text, rows, b, base, F_U_CONTEXT)) {
+    sessionContext = field(text, utf8, rows, b, base, F_U_CONTEXT);
   } else {
     sessionContext = {
-      sessionIssuer: isObjectAt(text, rows, b, F_U_ISSUER)
-        ? { arn: field(text, utf8, rows, b, F_U_ISSUER_ARN) }
-        : field(text, utf8, rows, b, F_U_ISSUER),
+      sessionIssuer: isObjectAt(text, rows, b, base, F_U_ISSUER)
+        ? { arn: field(text, utf8, rows, b, base, F_U_ISSUER_ARN) }
+        : field(text, utf8, rows, b, base, F_U_ISSUER),
     };
   }
   rec.identity = {
-    type: field(text, utf8, rows, b, F_U_TYPE),
-    arn: field(text, utf8, rows, b, F_U_ARN),
-    accountId: field(text, utf8, rows, b, F_U_ACCOUNT),
-    invokedBy: field(text, utf8, rows, b, F_U_INVOKED_BY),
+    type: field(text, utf8, rows, b, base, F_U_TYPE),
+    arn: field(text, utf8, rows, b, base, F_U_ARN),
+    accountId: field(text, utf8, rows, b, base, F_U_ACCOUNT),
+    invokedBy: field(text, utf8, rows, b, base, F_U_INVOKED_BY),
     sessionContext,
   };
   if (ident >= 0) identities[ident] = rec.identity;
+}
+
+function inputBytes(w: Exports, n: number): Buffer {
+  return Buffer.from(w.memory.buffer, w.input(n), n);
+}
+
+/** What wasmInflate needs of node:zlib's native handle (see engine()). */
+interface ZlibHandle {
+  reset(): void;
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+}
+type Engine = Gunzip & { _handle?: ZlibHandle; _writeState?: Uint32Array };
+
+let gunzip: Engine | undefined;
+
+/**
+ * A Gunzip whose native handle inflates into memory it is given, as gunzipSync does into a new
+ * buffer (node:zlib's processChunkSync calls the same writeSync). Not a public API, so it is used
+ * only while it looks as expected; undefined otherwise (wasmInflate then declines).
+ */
+function engine(): { handle: ZlibHandle; state: Uint32Array } | undefined {
+  if (gunzip === undefined || gunzip.destroyed) {
+    gunzip = createGunzip() as Engine;
+    gunzip.on('error', () => {}); // an error destroys it: the next call makes a new one
+  }
+  const handle = gunzip._handle;
+  const state = gunzip._writeState;
+  if (typeof handle?.writeSync !== 'function' || typeof handle.reset !== 'function') return;
+  if (!(state instanceof Uint32Array) || state.length < 2) return;
+  return { handle, state };
+}
+
+/**
+ * Inflates a gzip file straight into the scanner's input when it inflates to exactly `size`
+ * bytes (the trailer's hint): the bytes, viewed over the module's memory, which the next document
+ * scanned takes over. Undefined when this path cannot vouch for them (a zlib error, another size,
+ * trailing bytes, no handle to call): the caller then runs gunzipSync, which decides. A file costs
+ * no new buffer this way, where gunzipSync's ~1 MB one per file, memory outside V8's heap, set
+ * off a full garbage collection every few dozen files (bench/README.md).
+ */
+export function wasmInflate(gz: Uint8Array, size: number): Buffer | undefined {
+  const w = wasm();
+  const z = engine();
+  if (w === undefined || z === undefined || size <= 0) return undefined;
+  // One byte more than expected: a longer stream then shows as a full output.
+  const at = w.input(size + 1);
+  if (at === 0) return undefined;
+  z.handle.reset();
+  try {
+    const out = new Uint8Array(w.memory.buffer, at, size + 1);
+    z.handle.writeSync(constants.Z_FINISH, gz, 0, gz.length, out, 0, size + 1);
+  } catch {
+    gunzip?.destroy();
+    return undefined;
+  }
+  // state: [output room left, input left]; an error destroyed the stream (its handler ran).
+  if (gunzip!.destroyed || z.state[0] !== 1 || z.state[1] !== 0) return undefined;
+  return inputBytes(w, size);
+}
+
+/**
+ * A copy of the `n` bytes wasmInflate left in the scanner's input, for a reader after the
+ * scanner: its view may have gone with the memory a scan grew. Valid until the next document.
+ */
+export function wasmInflated(n: number): Buffer {
+  return Buffer.from(inputBytes(wasm()!, n));
 }
 
 function latin1(bytes: Uint8Array): string {
@@ -392,7 +510,7 @@ export class WasmRecordStream {
         this.onRecord(null);
         continue;
       }
-      fill(rec, text, utf8, rows, b, false, identities);
+      fill(rec, text, utf8, rows, b, 0, false, identities);
       this.onRecord(rec);
     }
     // The rest, as its own bytes: nothing keeps the piece or its text alive.

@@ -27,7 +27,12 @@ import {
 } from '../../workers/parse.ts';
 import { parseUuid } from '../../workers/eventids.ts';
 import { hasControlBytes, ScannedRecord, Scanner, StreamScanner } from '../../workers/scan.ts';
-import { wasmScanDocument, wasmScannerError, WasmRecordStream } from '../../workers/wasm.ts';
+import {
+  wasmMemoryBytes,
+  wasmScanDocument,
+  wasmScannerError,
+  WasmRecordStream,
+} from '../../workers/wasm.ts';
 
 const FIXTURES = path.resolve(import.meta.dirname, '../../../shared/fixtures/cloudtrail');
 const SCAN_FIXTURES = path.resolve(import.meta.dirname, '../fixtures/scan');
@@ -173,11 +178,7 @@ function wasmScanned(bytes: Uint8Array): (Rec | null)[] | undefined {
   let body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf) body = body.subarray(3);
   if (!isUtf8(body)) return undefined;
-  return wasmScanDocument(body.toString('latin1'), body, (r) =>
-    out.push(r === null ? null : fieldsOf(r)),
-  )
-    ? out
-    : undefined;
+  return wasmScanDocument(body, (r) => out.push(r === null ? null : fieldsOf(r))) ? out : undefined;
 }
 
 /** JSON.parse's view of the same: undefined when it is not a CloudTrail document. */
@@ -533,28 +534,44 @@ function styleOf(seed: number, ws: number, escape: number): Style {
   };
 }
 
-const docArb = fc
-  .record({
-    picks: fc.array(fc.nat(), { minLength: 1, maxLength: 12 }),
-    edits: fc.array(fc.array(fc.nat(), { maxLength: 4 }), { maxLength: 12 }),
-    seed: fc.integer(),
-    ws: fc.constantFrom(0, 0, 0.1, 0.5),
-    escape: fc.constantFrom(0, 0, 0.02, 0.3),
-    extras: fc.constantFrom(0, 1, 2),
-    dupIds: fc.boolean(),
-  })
-  .map(({ picks, edits, seed, ws, escape, extras, dupIds }) => {
-    const st = styleOf(seed, ws, escape);
-    const texts = picks.map((p, i) =>
-      recordText(realRecords[p % realRecords.length], st, edits[i] ?? []),
-    );
-    if (dupIds && texts.length > 1) texts.push(texts[0]); // a duplicate delivery
-    if (extras === 2) texts.splice(1, 0, '1', 'null', '"x"', '[]');
-    const records = '[' + gap(st) + texts.join(gap(st) + ',' + gap(st)) + gap(st) + ']';
-    const members: [string, string][] = [['Records', records]];
-    if (extras > 0) members.unshift(['before', ser({ Records: [1], s: 'x' }, st)]);
-    if (extras > 0) members.push(['after', ser([{ eventName: 'x' }], st)]);
-    return gap(st) + obj(members, st) + gap(st);
+/** Documents of `min` to `max` records (real ones, re-serialized), and sometimes extras. */
+const docsOf = (min: number, max: number) =>
+  fc
+    .record({
+      picks: fc.array(fc.nat(), { minLength: min, maxLength: max }),
+      edits: fc.array(fc.array(fc.nat(), { maxLength: 4 }), { maxLength: 12 }),
+      seed: fc.integer(),
+      ws: fc.constantFrom(0, 0, 0.1, 0.5),
+      escape: fc.constantFrom(0, 0, 0.02, 0.3),
+      extras: fc.constantFrom(0, 1, 2),
+      dupIds: fc.boolean(),
+    })
+    .map(({ picks, edits, seed, ws, escape, extras, dupIds }) => {
+      const st = styleOf(seed, ws, escape);
+      const texts = picks.map((p, i) =>
+        recordText(realRecords[p % realRecords.length], st, edits[i] ?? []),
+      );
+      if (dupIds && texts.length > 1) texts.push(texts[0]); // a duplicate delivery
+      if (extras === 2) texts.splice(1, 0, '1', 'null', '"x"', '[]');
+      const records = '[' + gap(st) + texts.join(gap(st) + ',' + gap(st)) + gap(st) + ']';
+      const members: [string, string][] = [['Records', records]];
+      if (extras > 0) members.unshift(['before', ser({ Records: [1], s: 'x' }, st)]);
+      if (extras > 0) members.push(['after', ser([{ eventName: 'x' }], st)]);
+      return gap(st) + obj(members, st) + gap(st);
+    });
+
+const docArb = docsOf(1, 12);
+/** Documents of 100 KB to ~1 MB: the WebAssembly scanner reads them in many 64 KB windows. */
+const bigDocArb = fc
+  .tuple(docsOf(80, 400), fc.nat(), fc.constantFrom(0, 70_000, 200_000), fc.boolean())
+  .map(([text, at, giant, unicode]) => {
+    if (giant === 0) return text;
+    // one record longer than a window, somewhere in the array
+    const doc = JSON.parse(text) as { Records: unknown[] };
+    const big = { ...realRecords[at % realRecords.length] };
+    big.requestParameters = { policy: (unicode ? 'é€😀' : 'ab').repeat(giant / 4) };
+    doc.Records.splice(at % (doc.Records.length + 1), 0, big);
+    return JSON.stringify(doc);
   });
 
 describe('scanner vs JSON.parse on generated documents', () => {
@@ -630,6 +647,22 @@ describe('scanner vs JSON.parse on generated documents', () => {
           await expectSame(Buffer.from(text, 'utf8'));
         }),
         { numRuns: runs(60) },
+      );
+    },
+    TIMEOUT,
+  );
+
+  it(
+    'reads documents over many windows, and records longer than one, as JSON.parse does',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(bigDocArb, async (text) => {
+          const bytes = Buffer.from(text, 'utf8');
+          expect(bytes.length).toBeGreaterThan(64 * 1024);
+          expectSameFields(bytes);
+          await expectSame(bytes);
+        }),
+        { numRuns: runs(12) },
       );
     },
     TIMEOUT,
@@ -914,7 +947,7 @@ describe('scanner edge cases', () => {
     const text = `{"Records":[${[rec('a1', S3, USER), rec('a2', 'ec2.amazonaws.com', USER), rec('a1', S3, 'arn:aws:iam::123456789012:user/v'), 1].join(',')}]}`;
     const hints: (number[] | null)[] = [];
     expect(
-      wasmScanDocument(text, Buffer.from(text), (r) =>
+      wasmScanDocument(Buffer.from(text), (r) =>
         hints.push(r === null ? null : [r.dup, r.pair, r.ident]),
       ),
     ).toBe(true);
@@ -984,7 +1017,7 @@ describe('scanner edge cases', () => {
     const records = variants.map(([, edit]) => call(edit));
     const text = `{"Records":[${[...records, ...records].map((r) => JSON.stringify(r)).join(',')}]}`;
     const ids: number[] = [];
-    expect(wasmScanDocument(text, Buffer.from(text), (r) => ids.push(r!.inputs))).toBe(true);
+    expect(wasmScanDocument(Buffer.from(text), (r) => ids.push(r!.inputs))).toBe(true);
     const n = variants.length;
     // A session or caller change is the identity's (ident), not an input; the rest differ.
     expect(ids.slice(n)).toEqual(ids.slice(0, n));
@@ -1075,7 +1108,7 @@ describe('scanner edge cases', () => {
     const text = `{"Records":[${times.map((t) => JSON.stringify({ eventTime: t })).join(',')}]}`;
     const got: number[] = [];
     expect(
-      wasmScanDocument(text, Buffer.from(text), (r) =>
+      wasmScanDocument(Buffer.from(text), (r) =>
         got.push(r!.timeDay < 0 ? NaN : r!.timeDay * 86_400_000 + r!.timeSecond * 1000),
       ),
     ).toBe(true);
@@ -1120,7 +1153,7 @@ describe('scanner edge cases', () => {
     const text = `{"Records":[${records.join(',')}]}`;
     const hints: number[][] = [];
     expect(
-      wasmScanDocument(text, Buffer.from(text), (r) =>
+      wasmScanDocument(Buffer.from(text), (r) =>
         hints.push([r!.pair, r!.ident, r!.inputs, r!.dup]),
       ),
     ).toBe(true);
@@ -1142,5 +1175,65 @@ describe('scanner edge cases', () => {
     const nested = one('{"x":' + '['.repeat(9_000) + ']'.repeat(9_000) + '}');
     expect(wasmScanned(Buffer.from(nested))).toBeDefined();
     await expectSame(Buffer.from(text, 'utf8'));
+  });
+});
+
+describe("inflating into the WebAssembly scanner's memory", () => {
+  const text = `{"Records":[${'{"eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/z","accountId":"123456789012"},"requestParameters":{"bucketName":"b","key":"k"}}'}]}`;
+  const honest = gzipSync(text);
+  const edited = (f: (b: Buffer) => void): Buffer => {
+    const b = Buffer.from(honest);
+    f(b);
+    return b;
+  };
+  const trailer = (size: number) => edited((b) => b.writeUInt32LE(size >>> 0, b.length - 4));
+  const cases: Record<string, Buffer> = {
+    honest,
+    'crc corrupt': edited((b) => (b[b.length - 6] ^= 0xff)),
+    'data corrupt': edited((b) => (b[12] ^= 0x55)),
+    'trailer 1 short': trailer(text.length - 1),
+    'trailer 1 long': trailer(text.length + 1),
+    'trailer 0': trailer(0),
+    'trailer 2^32-1': trailer(0xffffffff),
+    'two members': Buffer.concat([gzipSync(text.slice(0, 40)), gzipSync(text.slice(40))]),
+    'garbage after': Buffer.concat([honest, Buffer.from('xyz')]),
+    'zeros after': Buffer.concat([honest, Buffer.alloc(8)]),
+    truncated: honest.subarray(0, honest.length - 3),
+    empty: gzipSync(''),
+  };
+
+  it('gives what gunzipSync gives on every gzip shape, and recovers after an error', async () => {
+    const viaGunzip = { ...DEFAULT_PARSE_OPTIONS, wasm: false };
+    const seen = new Set<string>();
+    for (const [name, bytes] of Object.entries(cases)) {
+      const got = outcome(await parseLogFile(bytes, catalog));
+      expect({ name, got }).toEqual({
+        name,
+        got: outcome(await parseLogFile(bytes, catalog, viaGunzip)),
+      });
+      seen.add('delta' in got ? 'delta' : got.code);
+      // and the next file after it inflates in place again
+      expect(outcome(await parseLogFile(honest, catalog))).toEqual(
+        outcome(await parseLogFile(honest, catalog, viaGunzip)),
+      );
+    }
+    expect([...seen].sort()).toEqual(['GZIP_CORRUPT', 'NOT_JSON', 'delta']);
+  });
+
+  it('a refusal after the scan grew the memory reads the bytes afresh', async () => {
+    // Records enough for rows (244 bytes each) past the memory this thread has, then one the
+    // scanner leaves to JSON.parse (nesting deeper than it follows), which reads the bytes again.
+    const small = '{"eventName":"GetObject","eventTime":"2024-01-01T00:00:00Z"}';
+    const before = wasmMemoryBytes();
+    const count = Math.ceil(before / 244) + 20_000;
+    const deep = '['.repeat(10_050) + ']'.repeat(10_050);
+    const records = Array.from({ length: count }, () => small);
+    records.push(`{"eventName":"x","requestParameters":${deep}}`);
+    const doc = Buffer.from(`{"Records":[${records.join(',')}]}`);
+    expect(doc.length).toBeLessThan(DEFAULT_PARSE_OPTIONS.wholeFileMaxBytes);
+    const got = outcome(await parseLogFile(gzipSync(doc), catalog));
+    expect(wasmMemoryBytes()).toBeGreaterThan(before);
+    expect(got).toEqual(referenceWhole(doc, gzipSync(doc).length));
+    expect('delta' in got && got.delta.stats.records).toBe(count + 1);
   });
 });
