@@ -92,7 +92,8 @@ export async function parseLogFile(
   // below from the start.
   // Once the WebAssembly stream refused this file, it is not tried again below.
   const streamOpts = { ...opts };
-  if (isGzip(bytes) && bytes.length >= 18 && gzipSizeHint(bytes) > wholeMax) {
+  const hint = isGzip(bytes) && bytes.length >= 18 ? gzipSizeHint(bytes) : 0;
+  if (hint > wholeMax) {
     const result = await stream(bytes, newAcc, streamOpts);
     if ('acc' in result && result.acc.stats.bytesInflated > wholeMax) return finished(result.acc);
   }
@@ -102,7 +103,6 @@ export async function parseLogFile(
     text = bytes; // plain *.json
   } else {
     // Straight into the WebAssembly scanner's memory when the trailer's size holds.
-    const hint = bytes.length >= 18 ? gzipSizeHint(bytes) : 0;
     if (opts.wasm !== false && hint <= wholeMax) text = wasmInflate(bytes, hint);
     inScanner = text !== undefined;
     if (!inScanner) {

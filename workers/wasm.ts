@@ -140,16 +140,12 @@ export function wasmScanDocument(
   const w = wasm();
   if (w === undefined) return false;
   const n = bytes.length;
-  // wasmInflate's bytes are in place already; any other view of the module's memory (a byte
-  // order mark cut off them) is copied out first, since the input is written over.
-  let inPlace = bytes.buffer === w.memory.buffer;
-  if (inPlace && bytes.byteOffset !== w.input(n)) {
-    bytes = Buffer.from(bytes);
-    inPlace = false;
-  }
   const at = w.input(n);
   if (at === 0) return false;
-  if (!inPlace) new Uint8Array(w.memory.buffer, at, n).set(bytes);
+  // wasmInflate's bytes are there already; any others are copied in (set() copies even a view
+  // of this memory that overlaps the input correctly, over what that view showed).
+  if (bytes.buffer !== w.memory.buffer || bytes.byteOffset !== at)
+    new Uint8Array(w.memory.buffer, at, n).set(bytes);
   const count = w.scan(n);
   if (count < 0) return false;
   const deduped = w.ids_deduped() === 1;
