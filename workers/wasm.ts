@@ -151,7 +151,7 @@ export function wasmScanDocument(
   const deduped = w.ids_deduped() === 1;
   const high = w.high_bytes() === 1;
   // Views after the scan: the memory may have grown (a new buffer) while rows were written.
-  const src = inputBytes(w, n);
+  const src = Buffer.from(w.memory.buffer, at, n);
   const rows = new Int32Array(w.memory.buffer, w.rows(), count * ROW_WORDS);
   const rec = new ScannedRecord();
   rec.epoch = ++epochs;
@@ -290,10 +290,6 @@ function fill(
   if (ident >= 0) identities[ident] = rec.identity;
 }
 
-function inputBytes(w: Exports, n: number): Buffer {
-  return Buffer.from(w.memory.buffer, w.input(n), n);
-}
-
 /** What wasmInflate needs of node:zlib's native handle (see engine()). */
 interface ZlibHandle {
   reset(): void;
@@ -310,6 +306,8 @@ interface ZlibHandle {
 type Engine = Gunzip & { _handle?: ZlibHandle; _writeState?: Uint32Array };
 
 let gunzip: Engine | undefined;
+/** where wasmInflate left its bytes: the scanner's input (see wasmInflated) */
+let inflatedAt = 0;
 
 /**
  * A Gunzip whose native handle inflates into memory it is given, as gunzipSync does into a new
@@ -353,7 +351,8 @@ export function wasmInflate(gz: Uint8Array, size: number): Buffer | undefined {
   }
   // state: [output room left, input left]; an error destroyed the stream (its handler ran).
   if (gunzip!.destroyed || z.state[0] !== 1 || z.state[1] !== 0) return undefined;
-  return inputBytes(w, size);
+  inflatedAt = at;
+  return Buffer.from(w.memory.buffer, at, size);
 }
 
 /**
@@ -361,7 +360,7 @@ export function wasmInflate(gz: Uint8Array, size: number): Buffer | undefined {
  * scanner: its view may have gone with the memory a scan grew. Valid until the next document.
  */
 export function wasmInflated(n: number): Buffer {
-  return Buffer.from(inputBytes(wasm()!, n));
+  return Buffer.from(new Uint8Array(wasm()!.memory.buffer, inflatedAt, n));
 }
 
 function latin1(bytes: Uint8Array): string {
