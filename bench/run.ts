@@ -176,6 +176,8 @@ interface ServiceResult {
   serviceRssMb: number | null;
   /** store commits during the run (the service's histogram); absent in older results */
   commits?: { count: number; meanSeconds: number; maxSecondsAtMost: number };
+  /** GET /v1/policy answers by source (trailmint_policy_responses_total); absent in older results */
+  policyResponses?: { fast_path: number; cache: number; materialized: number };
 }
 
 interface Results {
@@ -1108,6 +1110,14 @@ function report(r: Results, svgName: string): string {
         `The floor is what Node's HTTP stack and autocannon, on the same 2 cores, cost without trailmint: it answers ${n0(svc.floor.rps)} req/s, ` +
           `the idle service ${n2(svc.idle.rps / svc.floor.rps)}× that (p99 ${n2(svc.idle.p99 / Math.max(1, svc.floor.p99))}× the floor's). ` +
           `In a closed loop of ${svc.connections} connections the mean latency is ${svc.connections} ÷ req/s, so a p99 of 10 ms needs well over ${n0(svc.connections / 0.01)} req/s from one core shared with the load generator.`,
+      );
+    }
+    const pr = svc.policyResponses;
+    if (pr) {
+      L.push(
+        '',
+        `Policy answers by source over the whole run (\`trailmint_policy_responses_total\`): ${n0(pr.fast_path)} by the fast path ahead of the router, ` +
+          `${n0(pr.cache)} from the cache after routing, ${n0(pr.materialized)} materialized (one per commit touching the principal, and the first).`,
       );
     }
     const c = svc.commits;

@@ -113,6 +113,8 @@ const SQS_OPERATIONS: readonly (SqsOperation | 'ReceiveMessage')[] = [
   'ChangeMessageVisibilityBatch',
 ];
 const EVENT_OUTCOMES = ['succeeded', 'failed', 'denied'] as const;
+const POLICY_SOURCES = ['fast_path', 'cache', 'materialized'] as const;
+export type PolicySource = (typeof POLICY_SOURCES)[number];
 
 // Seconds. Objects: a CloudTrail file is KB to a few MB (fetch + parse). Commits: one LMDB or
 // Redis transaction of a batch. Policies: OR a window of day sets, then materialize.
@@ -156,6 +158,7 @@ export class Telemetry implements ConsumerObserver {
   private readonly objectSeconds: Histogram;
   private readonly commitSeconds: Histogram;
   private readonly policySeconds: Histogram;
+  private readonly policyResponses: Counter<'source'>;
 
   constructor(opts: TelemetryOptions) {
     this.store = opts.store;
@@ -262,7 +265,18 @@ export class Telemetry implements ConsumerObserver {
       registers,
     });
 
+    this.policyResponses = new Counter({
+      name: 'trailmint_policy_responses_total',
+      help:
+        'GET /v1/policy answers sent, by where the body came from: fast_path (served before routing, ' +
+        'for a URL answered before and a principal unchanged since), cache (serialized answer reused ' +
+        'after routing and validation) or materialized',
+      labelNames: ['source'],
+      registers,
+    });
+
     // Every known label value from the start: a series that appears late breaks rate().
+    for (const s of POLICY_SOURCES) this.policyResponses.labels(s).inc(0);
     for (const r of ['ingested', 'failed', 'skipped']) this.objects.labels(r).inc(0);
     for (const c of Object.keys(OBJECT_ERRORS)) this.objectErrors.labels(c).inc(0);
     for (const r of Object.values(OBJECT_SKIP_LABELS)) this.objectsSkipped.labels(r).inc(0);
@@ -471,6 +485,11 @@ export class Telemetry implements ConsumerObserver {
 
   policyServed(seconds: number): void {
     this.policySeconds.observe(seconds);
+  }
+
+  /** one GET /v1/policy body sent, by where it came from */
+  policyResponse(source: PolicySource): void {
+    this.policyResponses.labels(source).inc();
   }
 
   async status(): Promise<Status> {

@@ -24,16 +24,23 @@ function digest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
-export function bearerAuth(apiToken: string): (req: FastifyRequest) => Promise<void> {
+/** Whether an Authorization header value carries the token (scheme case-insensitive). */
+export function bearerCheck(apiToken: string): (header: string | undefined) => boolean {
   const expected = digest(apiToken);
-  return async (req) => {
-    if (req.routeOptions.url !== undefined && OPEN_ROUTES.has(req.routeOptions.url)) return;
-    const header = req.headers.authorization;
+  return (header) => {
     const presented =
       header !== undefined && header.slice(0, SCHEME.length).toLowerCase() === SCHEME
         ? header.slice(SCHEME.length).trim()
         : '';
-    if (presented === '' || !timingSafeEqual(digest(presented), expected)) {
+    return presented !== '' && timingSafeEqual(digest(presented), expected);
+  };
+}
+
+export function bearerAuth(apiToken: string): (req: FastifyRequest) => Promise<void> {
+  const authorized = bearerCheck(apiToken);
+  return async (req) => {
+    if (req.routeOptions.url !== undefined && OPEN_ROUTES.has(req.routeOptions.url)) return;
+    if (!authorized(req.headers.authorization)) {
       throw new HttpError(
         'UNAUTHORIZED',
         'this API needs a bearer token: send "Authorization: Bearer <token>" (TRAILMINT_API_TOKEN)',

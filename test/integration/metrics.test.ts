@@ -72,6 +72,7 @@ describe.skipIf(!hasPromtool && !process.env.CI)('GET /metrics', () => {
     telemetry.testEvent('m-4');
     telemetry.sqsError('DeleteMessageBatch', new Error('throttled'));
     telemetry.policyServed(0.002);
+    telemetry.policyResponse('fast_path');
     now += 5_000;
 
     const app = buildApp({
@@ -114,6 +115,8 @@ describe.skipIf(!hasPromtool && !process.env.CI)('GET /metrics', () => {
     expect(sample('trailmint_object_processing_seconds_bucket{le="0.05"}')).toBe(1);
     expect(sample('trailmint_store_commit_seconds_count')).toBe(1);
     expect(sample('trailmint_policy_materialization_seconds_count')).toBe(1);
+    expect(sample('trailmint_policy_responses_total{source="fast_path"}')).toBe(1);
+    expect(sample('trailmint_policy_responses_total{source="materialized"}')).toBe(0);
     expect(sample('trailmint_ingest_lag_seconds')).toBe(35);
     expect(sample('trailmint_worker_pool_utilization_ratio')).toBe(0.25);
     expect(sample('trailmint_worker_pool_queued_tasks')).toBe(3);

@@ -5,10 +5,12 @@
 // role). A known principal idle in the window is, for /v1/policy, 404 NO_ACTIVITY (an empty policy
 // would read as "needs nothing"; the message gives the days it was active), and for /v1/actions
 // a 200 with an empty list (the list of actions used in the window is simply empty).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { policyFor } from '../../policy/query.ts';
 import { dayOf, dayToIso, type Day } from '../../state/delta.ts';
 import type { ActionDetail } from '../../state/store.ts';
+import type { PolicySource } from '../../telemetry.ts';
 import type { AppDeps } from '../app.ts';
 import { ERROR_SCHEMA, HttpError } from '../errors.ts';
 import { POLICY_DOCUMENT, STRINGS, WINDOW_PROPERTIES, WINDOW_QUERY } from '../schemas.ts';
@@ -18,6 +20,10 @@ const PASS_ROLE = 'iam:PassRole';
 /** Serialized policies kept (least recently used evicted), by count and by bytes. */
 const POLICY_CACHE_ENTRIES = 2000;
 const POLICY_CACHE_BYTES = 32 * 1024 * 1024;
+/** Request URLs the fast path knows (oldest forgotten first), and the longest it keeps. */
+const FAST_PATH_URLS = 4000;
+const FAST_PATH_URL_CHARS = 2048;
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
  * Key → (version, bytes), bounded by entries and total bytes, least recently used out first
@@ -72,6 +78,81 @@ export class VersionedCache {
     if (old === undefined) return;
     this.map.delete(key);
     this.bytes -= old.value.length;
+  }
+}
+
+interface FastEntry {
+  principal: string;
+  /** the VersionedCache key the route stored the answer under */
+  key: string;
+  /** the UTC day the URL was answered on: a URL without from/to means another window tomorrow */
+  today: Day;
+}
+
+/**
+ * The serialized answers of GET /v1/policy, and a fast path in front of the router for them.
+ *
+ * A hot principal is asked for the same URL over and over, and its answer changes only when a
+ * commit touches it. The route stores every answer in `cache` (keyed by principal and window,
+ * checked against the principal's version) and tells `remember` which request URL, byte for
+ * byte, it answered, once that URL has passed schema validation and checks. `serve` is called
+ * for every request before Fastify sees it: for a GET of a remembered URL, asked on the same UTC
+ * day, with the bearer token when one is required, whose principal's version still matches the
+ * cached answer, it writes the same status, headers and bytes the route would, without routing,
+ * validation, a request object or a logger child. Anything else, or any doubt (an error reading
+ * the version), is left to Fastify. Under 200 connections this answers ~1.4-1.7× as many requests
+ * per second as the route's own cache hit (bench/README.md).
+ */
+export class PolicyResponses {
+  readonly cache = new VersionedCache(POLICY_CACHE_ENTRIES, POLICY_CACHE_BYTES);
+  /** raw request URL → what the route resolved it to; in insertion order, oldest first */
+  private readonly urls = new Map<string, FastEntry>();
+  private readonly deps: Pick<AppDeps, 'store' | 'telemetry'> & { now: () => number };
+  private readonly authorized: (header: string | undefined) => boolean;
+
+  constructor(
+    deps: Pick<AppDeps, 'store' | 'telemetry' | 'now'>,
+    authorized: (header: string | undefined) => boolean = () => true,
+  ) {
+    this.deps = { ...deps, now: deps.now ?? Date.now };
+    this.authorized = authorized;
+  }
+
+  /** The route answered `url` with the body it stored under `key` in `cache`. */
+  remember(url: string, principal: string, key: string, today: Day): void {
+    if (url.length > FAST_PATH_URL_CHARS || this.deps.store.version === undefined) return;
+    this.urls.delete(url);
+    this.urls.set(url, { principal, key, today });
+    if (this.urls.size > FAST_PATH_URLS) this.urls.delete(this.urls.keys().next().value!);
+  }
+
+  /**
+   * Answers `req` from the cache when it can (resolving true); false or a promise of false when
+   * `res` was left untouched for Fastify to answer.
+   */
+  serve(req: IncomingMessage, res: ServerResponse): false | Promise<boolean> {
+    if (req.method !== 'GET' || this.urls.size === 0) return false;
+    const entry = this.urls.get(req.url!);
+    if (entry === undefined || entry.today !== dayOf(this.deps.now())) return false;
+    if (!this.authorized(req.headers.authorization)) return false;
+    return this.answer(entry, res);
+  }
+
+  private async answer(entry: FastEntry, res: ServerResponse): Promise<boolean> {
+    const started = performance.now();
+    let version: number | undefined;
+    try {
+      version = await this.deps.store.version!(entry.principal);
+    } catch {
+      return false; // the route reports the store's error in its own words
+    }
+    const body = version === undefined ? undefined : this.cache.get(entry.key, version);
+    if (body === undefined) return false;
+    res.writeHead(200, { 'content-type': JSON_TYPE, 'content-length': body.length });
+    res.end(body);
+    this.deps.telemetry.policyServed((performance.now() - started) / 1000);
+    this.deps.telemetry.policyResponse('fast_path');
+    return true;
   }
 }
 
@@ -215,22 +296,23 @@ function noActivity(
 
 export async function policyRoutes(
   app: FastifyInstance,
-  { deps }: { deps: AppDeps },
+  { deps, responses }: { deps: AppDeps; responses: PolicyResponses },
 ): Promise<void> {
   const { store, catalog, telemetry } = deps;
   const now = deps.now ?? Date.now;
-  const cache = new VersionedCache(POLICY_CACHE_ENTRIES, POLICY_CACHE_BYTES);
+  const { cache } = responses;
 
-  const request = (q: WindowQuery) => ({
+  const request = (q: WindowQuery, today = dayOf(now())) => ({
     principal: checkPrincipalArn(q.principal),
-    ...parseWindow(q.from, q.to, dayOf(now())),
+    ...parseWindow(q.from, q.to, today),
   });
 
   app.get<{ Querystring: WindowQuery & { placeholders: boolean } }>(
     '/v1/policy',
     { schema: { querystring: POLICY_QUERY, response: RESPONSES(POLICY_RESULT) } },
     async (req, reply) => {
-      const { principal, fromDay, toDay } = request(req.query);
+      const today = dayOf(now());
+      const { principal, fromDay, toDay } = request(req.query, today);
       const placeholders = req.query.placeholders;
       const started = performance.now();
       // A principal's policy changes only when a commit touches it: serve the serialized answer
@@ -238,7 +320,9 @@ export async function policyRoutes(
       const version = await store.version?.(principal);
       const key = `${principal}\n${fromDay}\n${toDay}\n${placeholders ? 1 : 0}`;
       let body = version === undefined ? undefined : cache.get(key, version);
+      let source: PolicySource = 'cache';
       if (body === undefined) {
+        source = 'materialized';
         const result = await policyFor(
           store,
           catalog,
@@ -252,7 +336,11 @@ export async function policyRoutes(
         }
       }
       telemetry.policyServed((performance.now() - started) / 1000);
-      if (body !== undefined) return reply.type('application/json; charset=utf-8').send(body);
+      if (body !== undefined) {
+        telemetry.policyResponse(source);
+        if (version !== undefined) responses.remember(req.url, principal, key, today);
+        return reply.type(JSON_TYPE).send(body);
+      }
       const all = await store.actionDetails(principal);
       throw all.length ? noActivity(principal, all, fromDay, toDay) : unknownPrincipal(principal);
     },
